@@ -1,0 +1,79 @@
+"""FastAPI dependencies named once: sessions, the caller, settings, paging."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import service as auth
+from app.auth.principal import Caller
+from app.config import Settings
+from app.db import Database
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_db(request).session() as session:
+        yield session
+
+
+async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Commits once when the route returns; rolls back on any error."""
+    async with get_db(request).session(write=True) as session:
+        yield session
+
+
+async def current_caller(request: Request) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    caller = await request.app.state.callers.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+    request.state.caller = caller.name
+    return caller
+
+
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
+WriteSession = Annotated[AsyncSession, Depends(write_session)]
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class CallerCache:
+    """Authenticates API keys, remembering a verified key for a few seconds.
+
+    A revoked key stops working within `ttl` seconds on every replica; the hot path of a
+    dashboard then costs no registry round trip per request.
+    """
+
+    def __init__(self, db: Database, ttl: float = 5.0) -> None:
+        self.db, self.ttl = db, ttl
+        self._known: dict[str, tuple[float, Caller]] = {}
+
+    async def authenticate(self, token: str | None) -> Caller:
+        now = time.monotonic()
+        slot = hashlib.sha256((token or "").encode()).hexdigest()
+        hit = self._known.get(slot)
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        async with self.db.session() as session:
+            caller = await auth.authenticate(session, token)
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[slot] = (now, caller)
+        return caller
+
+    def forget(self) -> None:
+        self._known.clear()

@@ -1,0 +1,66 @@
+"""The audit log and its chain verification (auditors and admins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession
+from app.audit import service
+from app.catalog.schemas import Page
+from app.db import as_utc
+from app.errors import responses
+from app.pagination import decode_cursor, next_cursor
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=responses(401, 403, 422))
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity_kind: str
+    entity_key: str
+    before: Any
+    after: Any
+    reason: str
+    prev_hash: str
+    hash: str
+
+
+class VerificationOut(BaseModel):
+    ok: bool
+    events: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+@router.get("", response_model=Page)
+async def list_events(
+    caller: CurrentCaller,
+    session: ReadSession,
+    entity_kind: Annotated[str | None, Query(max_length=16)] = None,
+    entity_key: Annotated[str | None, Query(max_length=127)] = None,
+    actor: Annotated[str | None, Query(max_length=63)] = None,
+    action: Annotated[str | None, Query(max_length=32)] = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page:
+    caller.require_auditor()
+    flt = service.AuditFilter(entity_kind, entity_key, actor, action, as_utc(since), as_utc(until))
+    events = await service.list_events(session, flt, after_seq=decode_cursor(cursor, int) or 0, limit=limit)
+    items = [AuditEventOut.model_validate(e, from_attributes=True) for e in events]
+    return Page(items=items, next_cursor=next_cursor(items, limit, items[-1].seq if items else None))
+
+
+@router.get("/verify", response_model=VerificationOut)
+async def verify(caller: CurrentCaller, session: ReadSession) -> VerificationOut:
+    caller.require_auditor()
+    result = await service.verify(session)
+    return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)

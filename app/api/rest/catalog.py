@@ -1,0 +1,117 @@
+"""Datasets and metrics: one router shape serves both kinds."""
+
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response, status
+
+from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
+from app.catalog import service
+from app.catalog.kinds import DATASET, METRIC, Kind
+from app.catalog.schemas import DiffOut, EntityOut, Page
+from app.db import as_utc
+from app.errors import Invalid, responses
+
+Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$")]
+
+
+def _split_note(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`change_note` rides along in the body beside the definition fields."""
+    body = dict(body)
+    note = body.pop("change_note", None) or ""
+    if not isinstance(note, str) or len(note) > 2000:
+        raise Invalid("change_note is a string of at most 2000 characters", pointer="/change_note", code="INVALID_FIELD")
+    return body, note
+
+
+def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRouter:
+    router = APIRouter(prefix=f"/v1/{plural}", tags=[plural], responses=responses(401, 403, 422))
+    definition_body = Body(openapi_examples={"definition": {"value": example}}, description=f"a {kind.name} definition (DESIGN.md) plus an optional change_note")
+
+    @router.get("", response_model=Page, name=f"list_{plural}")
+    async def list_entities(
+        caller: CurrentCaller,
+        session: ReadSession,
+        domain: Annotated[str | None, Query(max_length=63)] = None,
+        owner: Annotated[str | None, Query(max_length=200)] = None,
+        tag: Annotated[str | None, Query(max_length=200)] = None,
+        status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+        level: Level = None,
+        q: Annotated[str | None, Query(max_length=200, description="text search over key, name, synonyms and caliber")] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page:
+        items, next_cursor = await service.search(
+            session, caller, kind, cursor=cursor, limit=limit,
+            domain=domain, owner=owner, tag=tag, status=status_, level=level, text=q,
+        )
+        return Page(items=items, next_cursor=next_cursor)
+
+    @router.post("", status_code=status.HTTP_201_CREATED, response_model=EntityOut, responses=responses(409), name=f"create_{kind.name}")
+    async def create_entity(body: Annotated[dict[str, Any], definition_body], caller: CurrentCaller, session: WriteSession, response: Response) -> EntityOut:
+        definition, note = _split_note(body)
+        answer = await service.create(session, caller, kind, definition, note)
+        response.headers["ETag"] = service.etag(answer.version)
+        response.headers["Location"] = f"/v1/{plural}/{answer.key}"
+        return answer
+
+    @router.get("/{key}", response_model=EntityOut, responses=responses(404), name=f"get_{kind.name}")
+    async def get_entity(
+        key: str,
+        caller: CurrentCaller,
+        session: ReadSession,
+        response: Response,
+        version: Annotated[int | None, Query(ge=1)] = None,
+        as_of: Annotated[dt.datetime | None, Query(description="the definition as it stood at this moment (UTC when no offset)")] = None,
+    ) -> EntityOut:
+        answer = await service.get(session, caller, kind, key, version=version, as_of=as_utc(as_of))
+        if answer.version == answer.latest_version:
+            response.headers["ETag"] = service.etag(answer.version)
+        return answer
+
+    @router.patch("/{key}", response_model=EntityOut, responses=responses(404, 409, 412, 428), name=f"update_{kind.name}")
+    async def update_entity(
+        key: str,
+        body: Annotated[dict[str, Any], Body(description="the fields to change (JSON merge patch; null removes a field) plus an optional change_note")],
+        caller: CurrentCaller,
+        session: WriteSession,
+        response: Response,
+        if_match: Annotated[str | None, Header(description="the ETag of the version being changed")] = None,
+    ) -> EntityOut:
+        patch, note = _split_note(body)
+        answer, _changed = await service.update(session, caller, kind, key, patch, if_match=if_match, change_note=note)
+        response.headers["ETag"] = service.etag(answer.version)
+        return answer
+
+    @router.get("/{key}/versions", response_model=Page, responses=responses(404), name=f"{kind.name}_versions")
+    async def list_versions(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page:
+        items, next_cursor = await service.versions(session, caller, kind, key, cursor=cursor, limit=limit)
+        return Page(items=items, next_cursor=next_cursor)
+
+    @router.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name=f"{kind.name}_diff")
+    async def diff_versions(
+        key: str,
+        caller: CurrentCaller,
+        session: ReadSession,
+        from_: Annotated[int, Query(alias="from", ge=1)],
+        to: Annotated[int, Query(ge=1)],
+    ) -> DiffOut:
+        return await service.diff(session, caller, kind, key, from_, to)
+
+    return router
+
+
+datasets = catalog_router(
+    DATASET,
+    "datasets",
+    {
+        "name": "orders", "domain": "sales", "source": "warehouse", "table": "orders", "time_column": "ordered_at",
+        "columns": [{"name": "order_id", "type": "string"}, {"name": "ordered_at", "type": "timestamp"}, {"name": "amount", "type": "decimal"}],
+    },
+)
+metrics = catalog_router(
+    METRIC,
+    "metrics",
+    {"key": "sales.gmv", "name": "销售额 / GMV", "domain": "sales", "owner": "alice", "unit": "CNY", "type": "simple", "dataset": "orders", "measure": "SUM(amount)", "change_note": "first definition"},
+)

@@ -1,0 +1,163 @@
+"""The definition format (DESIGN.md): datasets and metrics as typed, validated objects.
+
+These models are the content that gets versioned; they hold no I/O and are shared
+by the registry (validation, storage) and the compiler (SQL generation).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
+MetricKey = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=127)
+]
+TableName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$", max_length=190),
+]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it rather than fail on write
+Expr = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+
+ColumnType = Literal["string", "integer", "decimal", "float", "boolean", "date", "timestamp"]
+Grain = Literal["day", "week", "month", "quarter", "year"]
+WINDOW_PATTERN = r"^[1-9][0-9]{0,3} (day|week|month|quarter|year)s?$"
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(Strict):
+    name: Name
+    type: ColumnType
+    dimension: bool = False
+    label: Label | None = None
+    description: Text | None = None
+
+
+class ComputedDimension(Strict):
+    name: Name
+    type: ColumnType = "string"
+    expr: Expr
+    label: Label | None = None
+    description: Text | None = None
+
+
+class Join(Strict):
+    """A many-to-one join: each row of this dataset matches at most one row of `dataset`."""
+
+    dataset: Name
+    on: dict[Name, Name] = Field(min_length=1, max_length=8)
+
+
+class DatasetDef(Strict):
+    name: Name
+    domain: Name
+    source: Name
+    table: TableName
+    description: Text = ""
+    owner: Label | None = None
+    primary_key: Name | None = None
+    time_column: Name | None = None
+    columns: list[Column] = Field(min_length=1, max_length=500)
+    dimensions: list[ComputedDimension] = Field(default_factory=list, max_length=200)
+    joins: list[Join] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> DatasetDef:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("column names must be unique")
+        computed = [d.name for d in self.dimensions]
+        if len(set(computed)) != len(computed) or set(computed) & set(names):
+            raise ValueError("computed dimension names must be unique and differ from column names")
+        for field in ("primary_key", "time_column"):
+            value = getattr(self, field)
+            if value is not None and value not in names:
+                raise ValueError(f"{field} '{value}' is not a declared column")
+        for join in self.joins:
+            missing = [c for c in join.on if c not in names]
+            if missing:
+                raise ValueError(f"join to '{join.dataset}' uses undeclared columns {missing}")
+        return self
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def dimension_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.dimension] + [d.name for d in self.dimensions]
+
+
+class MetricBase(Strict):
+    key: MetricKey
+    name: Label
+    description: Text = ""
+    caliber: Text = ""
+    domain: Name
+    owner: Label
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "count"
+    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    level: Literal["strategic", "tactical", "operational"] = "operational"
+    review_frequency: Literal["daily", "weekly", "monthly", "quarterly", "yearly"] | None = None
+    tags: list[Label] = Field(default_factory=list, max_length=50)
+    synonyms: list[Label] = Field(default_factory=list, max_length=50)
+    cache_ttl: int | None = Field(default=None, ge=0, le=86400, description="result cache TTL in seconds")
+
+    def references(self) -> list[str]:
+        """Keys of the other metrics this one is computed from."""
+        return []
+
+
+class SimpleMetric(MetricBase):
+    type: Literal["simple"]
+    dataset: Name
+    measure: Expr
+    filter: Expr | None = None
+    time_column: Name | None = None
+
+
+class RatioMetric(MetricBase):
+    type: Literal["ratio"]
+    numerator: MetricKey
+    denominator: MetricKey
+
+    def references(self) -> list[str]:
+        return [self.numerator, self.denominator]
+
+
+class DerivedMetric(MetricBase):
+    type: Literal["derived"]
+    expr: Expr
+
+    def references(self) -> list[str]:
+        from app.compiler.expressions import derived_references
+
+        return derived_references(self.expr)
+
+
+class CumulativeMetric(MetricBase):
+    type: Literal["cumulative"]
+    base: MetricKey
+    window: Annotated[str, StringConstraints(pattern=WINDOW_PATTERN)] | None = None
+    grain_to_date: Literal["month", "quarter", "year"] | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> CumulativeMetric:
+        if self.window and self.grain_to_date:
+            raise ValueError("give either window or grain_to_date, not both")
+        return self
+
+    def references(self) -> list[str]:
+        return [self.base]
+
+
+MetricDef = Annotated[
+    Union[SimpleMetric, RatioMetric, DerivedMetric, CumulativeMetric], Field(discriminator="type")
+]

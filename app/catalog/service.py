@@ -1,0 +1,265 @@
+"""Rules of the catalog: who may change what, validation, versions, audit, time travel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth import service as auth
+from app.auth.principal import Caller
+from app.canonical import sha256_of
+from app.catalog import diff as differ
+from app.catalog import repository as repo
+from app.catalog.definitions import DatasetDef
+from app.catalog.kinds import DATASET, METRIC, PARSED, Kind
+from app.catalog.models import Entity, Revision
+from app.catalog.schemas import DiffOut, EntityOut, VersionOut
+from app.compiler import validate
+from app.db import utcnow
+from app.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from app.pagination import decode_cursor, next_cursor
+from app.sources.service import source_exists
+
+MAX_REFERENCE_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A definition as the compiler needs it: parsed, with its version and domain."""
+
+    definition: Any
+    version: int
+    domain: str
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _out(kind: Kind, entity: Entity, revision: Revision) -> EntityOut:
+    return EntityOut(
+        kind=kind.name, key=entity.key, domain=entity.domain, status=entity.status,
+        version=revision.version, latest_version=entity.current_version, author=revision.author,
+        change_note=revision.change_note, created_at=revision.created_at,
+        content_hash=revision.content_hash, definition=revision.content,
+    )
+
+
+def _index_fields(kind: Kind, definition: Any) -> dict[str, Any]:
+    """The identity-row fields the catalog filters and searches on."""
+    words = [getattr(definition, kind.key_field), getattr(definition, "name", ""), definition.description]
+    if kind is METRIC:
+        words += [*definition.synonyms, definition.caliber]
+    return {
+        "domain": definition.domain,
+        "owner": definition.owner,
+        "level": getattr(definition, "level", None),
+        "tags": "|" + "|".join(getattr(definition, "tags", [])) + "|",
+        "search_text": "\n".join(w for w in words if w).casefold(),
+    }
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+async def _load_datasets(session: AsyncSession, names: set[str]) -> dict[str, DatasetDef]:
+    return {e.key: PARSED.get(DATASET, r.content_hash, r.content) for e, r in await repo.current_many(session, "dataset", names)}
+
+
+async def metric_closure(session: AsyncSession, keys: set[str], *, as_of: dt.datetime | None = None) -> dict[str, Loaded]:
+    """The metrics named and every metric they reference, transitively."""
+    found: dict[str, Loaded] = {}
+    wanted = set(keys)
+    for _ in range(MAX_REFERENCE_DEPTH):
+        wanted -= set(found)
+        if not wanted:
+            break
+        rows = await (repo.as_of_many(session, "metric", wanted, as_of) if as_of else repo.current_many(session, "metric", wanted))
+        if not rows:
+            break
+        next_wanted: set[str] = set()
+        for entity, revision in rows:
+            definition = PARSED.get(METRIC, revision.content_hash, revision.content)
+            found[entity.key] = Loaded(definition, revision.version, entity.domain)
+            next_wanted.update(definition.references())
+        wanted = next_wanted
+    return found
+
+
+async def dataset_closure(session: AsyncSession, names: set[str], *, as_of: dt.datetime | None = None) -> dict[str, Loaded]:
+    """The datasets named and those their joins reach, two hops out."""
+    found: dict[str, Loaded] = {}
+    wanted = set(names)
+    for _ in range(3):
+        wanted -= set(found)
+        if not wanted:
+            break
+        rows = await (repo.as_of_many(session, "dataset", wanted, as_of) if as_of else repo.current_many(session, "dataset", wanted))
+        wanted = set()
+        for entity, revision in rows:
+            definition = PARSED.get(DATASET, revision.content_hash, revision.content)
+            found[entity.key] = Loaded(definition, revision.version, entity.domain)
+            wanted.update(j.dataset for j in definition.joins)
+    return found
+
+
+async def _check_references(session: AsyncSession, kind: Kind, definition: Any) -> None:
+    await auth.require_domain(session, definition.domain, "/domain")
+    if kind is DATASET:
+        if not await source_exists(session, definition.source):
+            raise Invalid(f"source '{definition.source}' is not registered", pointer="/source", code="UNKNOWN_SOURCE")
+        validate.validate_dataset(definition, await _load_datasets(session, {j.dataset for j in definition.joins}))
+        return
+    metrics = await metric_closure(session, set(definition.references()))
+    metric_defs = {k: v.definition for k, v in metrics.items() if k != definition.key}
+    dataset_names = {m.dataset for m in [definition, *metric_defs.values()] if getattr(m, "dataset", None)}
+    datasets = {k: v.definition for k, v in (await dataset_closure(session, dataset_names)).items()}
+    validate.validate_metric(definition, datasets, metric_defs)
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+async def create(session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "") -> EntityOut:
+    definition = kind.parse(data)
+    caller.require_edit(definition.domain)
+    key = getattr(definition, kind.key_field)
+    if await repo.entity(session, kind.name, key):
+        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=f"{kind.name.upper()}_EXISTS")
+    await _check_references(session, kind, definition)
+    content = kind.dump(definition)
+    now = utcnow()
+    entity = Entity(kind=kind.name, key=key, current_version=1, created_at=now, updated_at=now, **_index_fields(kind, definition))
+    session.add(entity)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=f"{kind.name.upper()}_EXISTS") from None
+    revision = Revision(entity_id=entity.id, version=1, content=content, content_hash=sha256_of(content), author=caller.name, change_note=change_note, created_at=now)
+    session.add(revision)
+    await session.flush()
+    await audit.record(
+        session, actor=caller.name, action=f"{kind.name}.create", entity_kind=kind.name, entity_key=key,
+        after={"version": 1, "definition": content}, reason=change_note,
+    )
+    return _out(kind, entity, revision)
+
+
+def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """JSON merge patch (RFC 7386) over the top-level fields: null removes a field."""
+    merged = dict(current)
+    for field, value in patch.items():
+        if value is None:
+            merged.pop(field, None)
+        else:
+            merged[field] = value
+    return merged
+
+
+def _check_if_match(if_match: str | None, current: int) -> None:
+    if not if_match or if_match.strip() == "*":
+        raise PreconditionRequired("send If-Match with the ETag of the version you changed", code="IF_MATCH_REQUIRED")
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if etag(current) not in tags:
+        raise PreconditionFailed(
+            f"the definition changed since you read it; the current version is {current}",
+            code="STALE_VERSION", details={"current_version": current, "etag": etag(current)},
+        )
+
+
+async def update(
+    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None, change_note: str = ""
+) -> tuple[EntityOut, bool]:
+    """Append version N+1 (or nothing, when the content is unchanged); answer it and whether it changed."""
+    if not isinstance(patch, dict):
+        raise Invalid("a patch is a JSON object of the fields to change", pointer="", code="INVALID_PATCH")
+    entity = await repo.entity(session, kind.name, key, lock=True)
+    if entity is None:
+        raise NotFound(f"{kind.name} '{key}' not found", code=f"{kind.name.upper()}_NOT_FOUND")
+    caller.require_edit(entity.domain)
+    _check_if_match(if_match, entity.current_version)
+    for field in kind.immutable:
+        if field in patch:
+            raise Invalid(f"'{field}' cannot be changed", pointer=f"/{field}", code="IMMUTABLE_FIELD")
+    current = await repo.revision(session, entity.id, entity.current_version)
+    definition = kind.parse(_merge(current.content, patch))
+    content = kind.dump(definition)
+    content_hash = sha256_of(content)
+    if content_hash == current.content_hash:
+        return _out(kind, entity, current), False
+    await _check_references(session, kind, definition)
+    now = utcnow()
+    version = entity.current_version + 1
+    revision = Revision(entity_id=entity.id, version=version, content=content, content_hash=content_hash, author=caller.name, change_note=change_note, created_at=now)
+    session.add(revision)
+    entity.current_version = version
+    entity.updated_at = now
+    for field, value in _index_fields(kind, definition).items():
+        setattr(entity, field, value)
+    await session.flush()
+    await audit.record(
+        session, actor=caller.name, action=f"{kind.name}.update", entity_kind=kind.name, entity_key=key,
+        before={"version": version - 1, "definition": current.content}, after={"version": version, "definition": content},
+        reason=change_note,
+    )
+    return _out(kind, entity, revision), True
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+async def _readable(session: AsyncSession, caller: Caller, kind: Kind, key: str) -> Entity:
+    entity = await repo.entity(session, kind.name, key)
+    if entity is None:
+        raise NotFound(f"{kind.name} '{key}' not found", code=f"{kind.name.upper()}_NOT_FOUND")
+    caller.require_read(entity.domain)
+    return entity
+
+
+async def get(
+    session: AsyncSession, caller: Caller, kind: Kind, key: str, *, version: int | None = None, as_of: dt.datetime | None = None
+) -> EntityOut:
+    entity = await _readable(session, caller, kind, key)
+    if version is not None and as_of is not None:
+        raise Invalid("give version or as_of, not both", pointer="version", code="CONFLICTING_PARAMETERS")
+    if version is not None:
+        revision = await repo.revision(session, entity.id, version)
+        if revision is None:
+            raise NotFound(f"{kind.name} '{key}' has no version {version}", code="VERSION_NOT_FOUND", details={"latest_version": entity.current_version})
+    elif as_of is not None:
+        revision = await repo.revision_as_of(session, entity.id, as_of)
+        if revision is None:
+            raise NotFound(f"{kind.name} '{key}' did not exist at {as_of.isoformat()}", code="VERSION_NOT_FOUND")
+    else:
+        revision = await repo.revision(session, entity.id, entity.current_version)
+    return _out(kind, entity, revision)
+
+
+async def versions(session: AsyncSession, caller: Caller, kind: Kind, key: str, *, cursor: str | None, limit: int) -> tuple[list[VersionOut], str | None]:
+    entity = await _readable(session, caller, kind, key)
+    after = decode_cursor(cursor, int) or 0
+    rows = await repo.revisions(session, entity.id, after_version=after, limit=limit)
+    items = [VersionOut.model_validate(r, from_attributes=True) for r in rows]
+    return items, next_cursor(items, limit, items[-1].version if items else None)
+
+
+async def diff(session: AsyncSession, caller: Caller, kind: Kind, key: str, from_version: int, to_version: int) -> DiffOut:
+    entity = await _readable(session, caller, kind, key)
+    before = await repo.revision(session, entity.id, from_version)
+    after = await repo.revision(session, entity.id, to_version)
+    for version, found, name in ((from_version, before, "from"), (to_version, after, "to")):
+        if found is None:
+            raise NotFound(f"{kind.name} '{key}' has no version {version}", code="VERSION_NOT_FOUND", details={"parameter": name})
+    return DiffOut(key=key, from_version=from_version, to_version=to_version, changes=differ.diff(before.content, after.content))
+
+
+async def search(session: AsyncSession, caller: Caller, kind: Kind, *, cursor: str | None, limit: int, **filters: Any) -> tuple[list[EntityOut], str | None]:
+    after_key = decode_cursor(cursor, str)
+    rows = await repo.search(session, kind.name, domains=caller.readable_domains(), after_key=after_key, limit=limit, **filters)
+    items = [_out(kind, e, r) for e, r in rows]
+    return items, next_cursor(items, limit, items[-1].key if items else None)

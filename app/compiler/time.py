@@ -1,0 +1,108 @@
+"""Time per dialect: grains, date shifts and windows, rendered by hand (sqlglot's
+DATE_TRUNC transpilation is wrong for SQLite). Every function returns a DATE-valued
+expression (ISO text on SQLite). Python twins of the shifts compute bound parameters.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from sqlglot import exp
+
+from app.errors import Invalid
+
+SOURCE_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres"}
+# Hooks for later engines: they need their own truncate/add/spine renderings below.
+PLANNED_DIALECTS = {"clickhouse": "clickhouse", "spark": "spark", "trino": "trino"}
+
+Step = tuple[int, str]  # (n, "day" | "month")
+GRAIN_STEPS: dict[str, Step] = {
+    "day": (1, "day"), "week": (7, "day"), "month": (1, "month"), "quarter": (3, "month"), "year": (12, "month"),
+}
+
+
+def dialect_for(kind: str) -> str:
+    if kind in SOURCE_DIALECTS:
+        return SOURCE_DIALECTS[kind]
+    raise Invalid(f"sources of kind '{kind}' cannot be queried yet", code="UNSUPPORTED_SOURCE")
+
+
+def window_step(window: str) -> Step:
+    """'7 days' -> (7, 'day'); '1 month' -> (1, 'month'); weeks are 7 days, quarters 3 months."""
+    count, unit = window.split()
+    n, base = GRAIN_STEPS[unit.rstrip("s")]
+    return int(count) * n, base
+
+
+def comparison_step(comparison: str, grain: str) -> Step:
+    if comparison == "previous_period":
+        return GRAIN_STEPS[grain]
+    return (364, "day") if grain == "week" else (12, "month")
+
+
+def shift_date(value: dt.date, n: int, unit: str) -> dt.date:
+    """Add n days or months; months clamp to the month's end like PostgreSQL and DuckDB."""
+    if unit == "day":
+        return value + dt.timedelta(days=n)
+    months = value.year * 12 + value.month - 1 + n
+    year, month = divmod(months, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _s(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def as_date(e: exp.Expression, dialect: str) -> exp.Expression:
+    if dialect == "sqlite":
+        return _fn("DATE", e)
+    return exp.Cast(this=e, to=exp.DataType.build("date"))
+
+
+def truncate(e: exp.Expression, grain: str, dialect: str) -> exp.Expression:
+    """The first day of the `grain` period holding `e`; ISO weeks start on Monday."""
+    if dialect == "sqlite":
+        if grain == "day":
+            return _fn("DATE", e)
+        if grain == "week":
+            return _fn("DATE", e, _s("weekday 0"), _s("-6 days"))
+        if grain == "month":
+            return _fn("DATE", e, _s("start of month"))
+        if grain == "year":
+            return _fn("DATE", e, _s("start of year"))
+        month = exp.Cast(this=_fn("STRFTIME", _s("%m"), e), to=exp.DataType.build("int"))
+        offset = exp.Mul(this=exp.Paren(this=exp.Div(this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
+                                                     expression=exp.Literal.number(3), typed=True)),
+                         expression=exp.Literal.number(3))
+        return _fn("DATE", e, _s("start of year"), _fn("PRINTF", _s("+%d months"), offset))
+    if dialect in ("duckdb", "postgres"):
+        if dialect == "postgres":
+            e = exp.Cast(this=e, to=exp.DataType.build("timestamp"))
+        return exp.Cast(this=_fn("DATE_TRUNC", _s(grain), e), to=exp.DataType.build("date"))
+    raise Invalid(f"time grains are not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")
+
+
+def add(e: exp.Expression, step: Step, dialect: str, *, sign: int = 1, aligned: bool = False) -> exp.Expression:
+    """`e` plus `sign * step`; `aligned` means `e` is a month start (no end-of-month clamping needed)."""
+    n, unit = step[0] * sign, step[1]
+    if dialect == "sqlite":
+        if unit == "day":
+            return _fn("DATE", e, _s(f"{n:+d} days"))
+        if aligned:
+            return _fn("DATE", e, _s(f"{n:+d} months"))
+        # SQLite overflows (Jan 31 + 1 month = Mar 2); clamp to the target month's last day.
+        day = exp.Sub(this=exp.Cast(this=_fn("STRFTIME", _s("%d"), e), to=exp.DataType.build("int")),
+                      expression=exp.Literal.number(1))
+        naive = _fn("DATE", e, _s("start of month"), _s(f"{n:+d} months"), _fn("PRINTF", _s("+%d days"), day))
+        month_end = _fn("DATE", e, _s("start of month"), _s(f"{n + 1:+d} months"), _s("-1 days"))
+        return _fn("MIN", naive, month_end)
+    if dialect in ("duckdb", "postgres"):
+        interval = exp.Interval(this=_s(f"{n} {unit}"))
+        return exp.Cast(this=exp.Add(this=e, expression=interval), to=exp.DataType.build("date"))
+    raise Invalid(f"date arithmetic is not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")

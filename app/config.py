@@ -1,0 +1,46 @@
+"""Settings from the environment (prefix YARDSTICK_), with embedded defaults that work on a laptop."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YARDSTICK_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/yardstick.db"
+    # Encrypts source URLs at rest; any string, stretched into a Fernet key.
+    secret_key: str = DEV_SECRET
+    var_dir: Path = VAR_DIR
+    max_body_bytes: int = 1_000_000
+    page_size_max: int = 500
+    query_timeout_seconds: float = 30.0
+    query_max_rows: int = 100_000
+    cache_ttl_seconds: int = 300
+    cache_max_entries: int = 2_000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("YARDSTICK_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,77 @@
+"""The engine contract: run already-compiled SQL on one source and return capped rows.
+
+Engines never see definitions or requests; the compiler hands them dialect SQL with
+positional parameters. Errors come back as the AppError family and never carry the URL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from app.errors import Invalid
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+class Engine(ABC):
+    """One source's connection(s); safe to share between concurrent requests."""
+
+    kind: ClassVar[str]
+    dialect: ClassVar[str]  # sqlglot dialect name
+
+    def __init__(self, url: str) -> None:
+        self._secrets = url_secrets(url)
+
+    @abstractmethod
+    async def execute(
+        self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
+    ) -> Result:
+        """Run one SELECT; QueryTimeout past `timeout` seconds, Invalid past `max_rows` rows."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads; the engine is not used afterwards."""
+
+    def scrub(self, message: str) -> str:
+        """The message with the URL, its password and its path cut out, for errors and logs."""
+        for secret in self._secrets:
+            message = message.replace(secret, "***")
+        return message
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a source URL that must never appear in an error, longest first."""
+    parts = urlsplit(url)
+    found = {url, parts.netloc, unquote(parts.netloc)}
+    if parts.password:
+        found |= {parts.password, unquote(parts.password)}
+    if parts.path and parts.scheme.split("+")[0] in {"duckdb", "sqlite"}:
+        found.add(parts.path)
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def row_limit_exceeded(max_rows: int) -> Invalid:
+    return Invalid(
+        f"the query returns more than {max_rows} rows; narrow it or add a limit",
+        code="ROW_LIMIT_EXCEEDED",
+        details={"max_rows": max_rows},
+    )
+
+
+def file_path(url: str) -> str:
+    """The absolute file path of a `duckdb:///abs/path` or `sqlite:///abs/path` URL."""
+    parts = urlsplit(url)
+    if parts.netloc or not parts.path.startswith("/"):
+        raise Invalid(
+            f"a {parts.scheme} source URL names an absolute file: {parts.scheme}:///abs/path",
+            code="INVALID_SOURCE_URL",
+        )
+    return unquote(parts.path)

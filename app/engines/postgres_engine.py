@@ -1,0 +1,105 @@
+"""PostgreSQL through an asyncpg pool: read-only transactions, server-side statement timeouts.
+
+Rows are read through a cursor so at most max_rows+1 cross the wire; values keep their
+driver types (numeric stays Decimal) and the caller serialises them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from app.engines.base import Engine, Result, row_limit_exceeded
+from app.errors import QueryTimeout, SourceError, SourceUnavailable
+
+CONNECT_TIMEOUT = 10.0
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+class PostgresEngine(Engine):
+    kind = "postgresql"
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, max_connections: int = 5) -> None:
+        super().__init__(url)
+        parts = urlsplit(url)
+        self._dsn = urlunsplit(("postgresql", *parts[1:]))
+        self._max = max_connections
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=0, max_size=self._max, timeout=CONNECT_TIMEOUT,
+                    max_inactive_connection_lifetime=300,
+                )
+            return self._pool
+
+    async def execute(
+        self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
+    ) -> Result:
+        try:
+            async with asyncio.timeout(timeout + 0.5):
+                columns, rows = await self._fetch(sql, params, timeout, max_rows)
+        except (TimeoutError, asyncpg.QueryCanceledError):
+            raise QueryTimeout(f"the query did not finish within {timeout:g} s") from None
+        except asyncpg.PostgresError as exc:
+            if isinstance(exc, _UNAVAILABLE):
+                raise self._unavailable(exc) from None
+            raise SourceError(f"PostgreSQL rejected the query: {self.scrub(str(exc))}") from None
+        except _UNAVAILABLE as exc:
+            raise self._unavailable(exc) from None
+        except asyncpg.InterfaceError as exc:
+            raise SourceError(f"PostgreSQL rejected the query: {self.scrub(str(exc))}") from None
+        if len(rows) > max_rows:
+            raise row_limit_exceeded(max_rows)
+        return Result(columns=columns, rows=[tuple(r) for r in rows])
+
+    async def _fetch(
+        self, sql: str, params: Sequence[Any], timeout: float, max_rows: int
+    ) -> tuple[list[str], list[asyncpg.Record]]:
+        pool = await self._get_pool()
+        conn = await self._acquire(pool, timeout)
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+                statement = await conn.prepare(sql)
+                columns = [a.name for a in statement.get_attributes()]
+                cursor = await statement.cursor(*params)
+                rows = await cursor.fetch(max_rows + 1)
+        finally:
+            await pool.release(conn)
+        return columns, rows
+
+    async def _acquire(self, pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+        """A pooled connection; failing to get one in time means the source is unavailable."""
+        try:
+            return await pool.acquire(timeout=min(timeout, CONNECT_TIMEOUT))
+        except (TimeoutError, *_UNAVAILABLE) as exc:
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: BaseException) -> SourceUnavailable:
+        return SourceUnavailable(f"PostgreSQL is not reachable: {self.scrub(str(exc)) or type(exc).__name__}")
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT)
+        except TimeoutError:
+            pool.terminate()

@@ -1,0 +1,82 @@
+"""create_app(): settings, registry database, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.deps import CallerCache
+from app.api.rest import admin, audit, catalog, health, sources
+from app.config import Settings, get_settings
+from app.db import Database
+from app.errors import AppError, invalid_from_pydantic
+from app.ops import logs
+from app.ops.idempotency import Idempotency
+from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
+
+log = logging.getLogger("yardstick")
+
+HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def _error(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = invalid_from_pydantic(list(exc.errors()), skip=frozenset({"body"}))
+        return _error(err.status, err.code, err.message, err.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "HTTP_ERROR"), str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, "INTERNAL", "an internal error occurred; the request id names it in the server log")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await app.state.shutdown()
+
+    app = FastAPI(
+        title="Yardstick",
+        version="0.1.0",
+        description="The governed library of KPI definitions: versioned metrics, their values, targets and audit trail.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.callers = CallerCache(db)
+    app.state.telemetry = Telemetry()
+
+    async def shutdown() -> None:
+        await db.dispose()
+
+    app.state.shutdown = shutdown
+    install_error_handlers(app)
+    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, audit.router):
+        app.include_router(router)
+    app.add_middleware(Idempotency, db=db)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestContext, telemetry=app.state.telemetry)
+    return app

@@ -1,0 +1,10 @@
+"""Every ORM model, imported once so the metadata (and alembic) sees the whole schema."""
+
+from app.audit.models import AuditEvent
+from app.auth.models import ApiKey, Domain, Principal, RoleGrant
+from app.catalog.models import Entity, Revision
+from app.db import Base
+from app.ops.models import IdempotencyRecord
+from app.sources.models import Source
+
+__all__ = ["ApiKey", "AuditEvent", "Base", "Domain", "Entity", "IdempotencyRecord", "Principal", "Revision", "RoleGrant", "Source"]

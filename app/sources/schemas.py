@@ -1,0 +1,29 @@
+"""Request and answer shapes for sources; the URL goes in and never comes out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing import Annotated
+
+from app.catalog.definitions import Name, Text
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    url: Annotated[str, StringConstraints(min_length=3, max_length=2000)] = Field(
+        description="write-only: e.g. duckdb:///var/demo.duckdb, sqlite:///data.db, postgresql://user:pass@host/db"
+    )
+    description: Text = ""
+
+
+class SourceOut(BaseModel):
+    name: str
+    kind: str
+    url: str = Field(description="redacted: credentials replaced by ***")
+    description: str
+    created_by: str
+    created_at: dt.datetime
