@@ -15,7 +15,7 @@ OPENAPI = ROOT / "openapi" / "openapi.json"
 def render_openapi() -> str:
     from app.main import create_app
 
-    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///var/never-opened.db"))
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 

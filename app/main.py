@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import CallerCache
-from app.api.rest import admin, audit, catalog, health, sources
+from app.api.rest import admin, audit, catalog, health, query, sources
 from app.config import Settings, get_settings
 from app.db import Database
+from app.engines import EnginePool
 from app.errors import AppError, invalid_from_pydantic
 from app.ops import logs
 from app.ops.idempotency import Idempotency
+from app.query.cache import ResultCache
+from app.query.service import QueryService
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
 
 log = logging.getLogger("yardstick")
@@ -68,12 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.callers = CallerCache(db)
     app.state.telemetry = Telemetry()
 
+    engines = EnginePool()
+    app.state.queries = QueryService(db, engines, ResultCache(settings.cache_max_entries), settings)
+
     async def shutdown() -> None:
+        await engines.close_all()
         await db.dispose()
 
     app.state.shutdown = shutdown
     install_error_handlers(app)
-    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, audit.router):
+    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, query.router, audit.router):
         app.include_router(router)
     app.add_middleware(Idempotency, db=db)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -18,8 +18,9 @@ from sqlglot.errors import SqlglotError
 AGGREGATES: tuple[type[exp.Expression], ...] = (exp.Sum, exp.Count, exp.Avg, exp.Min, exp.Max)
 SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Coalesce, exp.Nullif, exp.Abs, exp.Round, exp.Lower, exp.Upper, exp.Length,
-    exp.Greatest, exp.Least, exp.Cast, exp.Case, exp.If,
+    exp.Greatest, exp.Least, exp.Cast, exp.Case, exp.If, exp.DateDiff, exp.Var,
 )
+DATE_DIFF_UNITS = {"SECOND", "MINUTE", "HOUR", "DAY"}
 DERIVED_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Coalesce, exp.Nullif, exp.Abs, exp.Round, exp.Greatest, exp.Least,
 )
@@ -101,6 +102,10 @@ def _check_node(node: exp.Expression, allowed: tuple[type[exp.Expression], ...])
         raise ExpressionError("construct is not allowed", _fragment(node))
     if isinstance(node, exp.DataType) and (node.this not in CAST_TYPES or node.args.get("nested")):
         raise ExpressionError("only simple types can be cast to", _fragment(node.parent or node))
+    if isinstance(node, exp.Var) and not (isinstance(node.parent, exp.DateDiff) and node.arg_key == "unit"):
+        raise ExpressionError("construct is not allowed", _fragment(node))
+    if isinstance(node, exp.DateDiff) and node.text("unit").upper() not in DATE_DIFF_UNITS:
+        raise ExpressionError("DATE_DIFF takes 'second', 'minute', 'hour' or 'day'", _fragment(node))
     if isinstance(node, exp.Literal) and node.is_string and "\x00" in node.this:
         raise ExpressionError("NUL characters are not allowed", "\\x00")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from app.catalog.definitions import Column, ComputedDimension, DatasetDef
+from app.compiler import nodes
 from app.compiler.expressions import parse_dimension_expr
 from app.errors import Invalid
 
@@ -102,12 +103,12 @@ class Scope:
     def field_sql(self, path: Path, f: Column | ComputedDimension) -> exp.Expression:
         alias = self.alias(path)
         if isinstance(f, Column):
-            return exp.column(f.name, table=alias, quoted=True)
+            return nodes.col(f.name, alias, quoted=True)
         return exp.Paren(this=qualify(parse_dimension_expr(f.expr), alias))
 
-    def from_(self, select: exp.Select) -> exp.Select:
-        """Attach `FROM base AS t0 LEFT JOIN ...` for every registered path, parents first."""
-        select = select.from_(exp.alias_(table_sql(self.base.table), "t0", table=True), copy=False)
+    def from_(self) -> tuple[exp.Table, list[exp.Join]]:
+        """`base AS t0` and a LEFT JOIN for every registered path, parents first."""
+        joins = []
         for path in sorted(self.aliases, key=lambda p: (len(p), p)):
             if not path:
                 continue
@@ -115,13 +116,12 @@ class Scope:
             join = parent.joins[path[-1]]
             target = self.datasets[join.dataset]
             left, right = self.aliases[path[:-1]], self.aliases[path]
-            on = exp.and_(*(
-                exp.EQ(this=exp.column(lc, table=left, quoted=True), expression=exp.column(rc, table=right, quoted=True))
+            on = nodes.and_([
+                exp.EQ(this=nodes.col(lc, left, quoted=True), expression=nodes.col(rc, right, quoted=True))
                 for lc, rc in join.on.items()
-            ))
-            select = select.join(exp.alias_(table_sql(target.table), right, table=True),
-                                 on=on, join_type="left", copy=False)
-        return select
+            ])
+            joins.append(nodes.left_join(nodes.table(table_sql(target.table), right), on))
+        return nodes.table(table_sql(self.base.table), "t0"), joins
 
     def datasets_used(self) -> set[str]:
         return {dataset_at(self.base, p, self.datasets).name for p in self.aliases}
@@ -132,7 +132,7 @@ def qualify(tree: exp.Expression, alias: str) -> exp.Expression:
 
     def fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column):
-            return exp.column(node.name, table=alias, quoted=True)
+            return nodes.col(node.name, alias, quoted=True)
         return node
 
     return tree.transform(fix)
@@ -149,7 +149,7 @@ def qualify_row_expr(tree: exp.Expression, scope: Scope, pointer: str) -> exp.Ex
         qualifier, name = node.table or None, node.name
         if qualifier in (None, base.name):
             if base.column(name) is not None:
-                return exp.column(name, table="t0", quoted=True)
+                return nodes.col(name, "t0", quoted=True)
             computed = next((d for d in base.dimensions if d.name == name), None)
             if computed is not None:
                 return scope.field_sql((), computed)
@@ -174,7 +174,7 @@ def qualify_measure(tree: exp.Expression, base: DatasetDef, pointer: str, alias:
         if node.table not in ("", base.name) or base.column(node.name) is None:
             raise Invalid(f"column '{node.sql()}' is not declared on dataset '{base.name}'",
                           pointer=pointer, code="UNKNOWN_COLUMN")
-        return exp.column(node.name, table=alias, quoted=True)
+        return nodes.col(node.name, alias, quoted=True)
 
     return tree.transform(fix)
 

@@ -19,6 +19,7 @@ from app.catalog.definitions import (
 from app.compiler.expressions import ExpressionError, parse_derived
 from app.compiler.joins import MAX_HOPS
 from app.compiler.time import Step, window_step
+from app.compiler.nodes import dtype
 from app.errors import Invalid
 
 
@@ -38,7 +39,7 @@ class Atom:
 
 def safe_div(left: exp.Expression, right: exp.Expression) -> exp.Expression:
     """left / right as a float, NULL when right is 0 or NULL."""
-    num = exp.Cast(this=exp.Paren(this=left), to=exp.DataType.build("double"))
+    num = exp.Cast(this=exp.Paren(this=left), to=dtype("double"))
     den = exp.Nullif(this=exp.Paren(this=right), expression=exp.Literal.number(0))
     return exp.Paren(this=exp.Div(this=num, expression=den, typed=False, safe=False))
 

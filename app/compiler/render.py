@@ -19,6 +19,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.dialects.sqlite import SQLite
 
+from app.compiler.nodes import dtype
 from app.compiler.time import Step, shift_date
 from app.errors import Invalid
 from app.query.schemas import QueryRequest
@@ -83,12 +84,19 @@ class Params:
             self.slots.append(slot)
         node: exp.Expression = Param(this=str(self.slots.index(slot)))
         cast = _CASTS[self.dialect].get(slot.type)
-        return exp.Cast(this=node, to=exp.DataType.build(cast)) if cast else node
+        return exp.Cast(this=node, to=dtype(cast)) if cast else node
 
 
 def render(tree: exp.Expression, dialect: str) -> tuple[str, tuple[int, ...]]:
     """SQL text for `dialect` and the slot number of each positional parameter."""
-    sql = _DIALECTS[dialect].generate(tree)
+    if dialect == "postgres":
+        for node in list(tree.find_all(exp.Round)):
+            if node.args.get("decimals") is not None:
+                node.replace(_pg_round(node))
+    if dialect == "sqlite":
+        for node in list(tree.find_all(exp.DateDiff)):
+            node.replace(_sqlite_date_diff(node))
+    sql = _DIALECTS[dialect].generate(tree, copy=False)  # the tree is ours and fresh
     order: list[int] = []
     if dialect == "postgres":
         numbers: dict[int, int] = {}
@@ -107,6 +115,32 @@ def render(tree: exp.Expression, dialect: str) -> tuple[str, tuple[int, ...]]:
         return "?"
 
     return _MARK.sub(qmark, sql), tuple(order)
+
+
+_SQLITE_UNIT_FORMATS = {"SECOND": ("%Y-%m-%d %H:%M:%S", 1), "MINUTE": ("%Y-%m-%d %H:%M:00", 60),
+                        "HOUR": ("%Y-%m-%d %H:00:00", 3600), "DAY": ("%Y-%m-%d 00:00:00", 86400)}
+
+
+def _sqlite_date_diff(node: exp.DateDiff) -> exp.Expression:
+    """Unit boundaries crossed from `expression` to `this`, like DuckDB, in exact integer seconds
+    (sqlglot's JULIANDAY rendering truncates float minutes: 30 can come out as 29)."""
+    fmt, seconds = _SQLITE_UNIT_FORMATS[node.text("unit").upper()]
+
+    def epoch(e: exp.Expression) -> exp.Expression:
+        floor = exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string(fmt), e.copy()])
+        return exp.Cast(this=exp.Anonymous(this="STRFTIME", expressions=[exp.Literal.string("%s"), floor]),
+                        to=dtype("int"))
+
+    diff = exp.Paren(this=exp.Sub(this=epoch(node.this), expression=epoch(node.expression)))
+    return exp.Paren(this=exp.Div(this=diff, expression=exp.Literal.number(seconds), typed=True))
+
+
+def _pg_round(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL has ROUND(numeric, int) only; ROUND(double, n) fails."""
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+        return exp.Round(this=exp.Cast(this=node.this.copy(), to=dtype("numeric")),
+                         decimals=node.args["decimals"].copy())
+    return node
 
 
 def _coerce(value: Any, type_: str, pointer: str) -> Any:

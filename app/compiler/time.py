@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlglot import exp
 
+from app.compiler.nodes import dtype
 from app.errors import Invalid
 
 SOURCE_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres"}
@@ -62,7 +63,7 @@ def _s(text: str) -> exp.Literal:
 def as_date(e: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "sqlite":
         return _fn("DATE", e)
-    return exp.Cast(this=e, to=exp.DataType.build("date"))
+    return exp.Cast(this=e, to=dtype("date"))
 
 
 def truncate(e: exp.Expression, grain: str, dialect: str) -> exp.Expression:
@@ -76,15 +77,15 @@ def truncate(e: exp.Expression, grain: str, dialect: str) -> exp.Expression:
             return _fn("DATE", e, _s("start of month"))
         if grain == "year":
             return _fn("DATE", e, _s("start of year"))
-        month = exp.Cast(this=_fn("STRFTIME", _s("%m"), e), to=exp.DataType.build("int"))
+        month = exp.Cast(this=_fn("STRFTIME", _s("%m"), e), to=dtype("int"))
         offset = exp.Mul(this=exp.Paren(this=exp.Div(this=exp.Paren(this=exp.Sub(this=month, expression=exp.Literal.number(1))),
                                                      expression=exp.Literal.number(3), typed=True)),
                          expression=exp.Literal.number(3))
         return _fn("DATE", e, _s("start of year"), _fn("PRINTF", _s("+%d months"), offset))
     if dialect in ("duckdb", "postgres"):
         if dialect == "postgres":
-            e = exp.Cast(this=e, to=exp.DataType.build("timestamp"))
-        return exp.Cast(this=_fn("DATE_TRUNC", _s(grain), e), to=exp.DataType.build("date"))
+            e = exp.Cast(this=e, to=dtype("timestamp"))
+        return exp.Cast(this=_fn("DATE_TRUNC", _s(grain), e), to=dtype("date"))
     raise Invalid(f"time grains are not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")
 
 
@@ -97,12 +98,12 @@ def add(e: exp.Expression, step: Step, dialect: str, *, sign: int = 1, aligned: 
         if aligned:
             return _fn("DATE", e, _s(f"{n:+d} months"))
         # SQLite overflows (Jan 31 + 1 month = Mar 2); clamp to the target month's last day.
-        day = exp.Sub(this=exp.Cast(this=_fn("STRFTIME", _s("%d"), e), to=exp.DataType.build("int")),
+        day = exp.Sub(this=exp.Cast(this=_fn("STRFTIME", _s("%d"), e), to=dtype("int")),
                       expression=exp.Literal.number(1))
         naive = _fn("DATE", e, _s("start of month"), _s(f"{n:+d} months"), _fn("PRINTF", _s("+%d days"), day))
         month_end = _fn("DATE", e, _s("start of month"), _s(f"{n + 1:+d} months"), _s("-1 days"))
         return _fn("MIN", naive, month_end)
     if dialect in ("duckdb", "postgres"):
         interval = exp.Interval(this=_s(f"{n} {unit}"))
-        return exp.Cast(this=exp.Add(this=e, expression=interval), to=exp.DataType.build("date"))
+        return exp.Cast(this=exp.Add(this=e, expression=interval), to=dtype("date"))
     raise Invalid(f"date arithmetic is not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")

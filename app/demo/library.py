@@ -11,7 +11,9 @@ from typing import Any
 SOURCE = "warehouse"
 
 
-def _col(name: str, type_: str, label: str | None = None, *, dimension: bool = False, description: str | None = None):
+def _col(
+    name: str, type_: str, label: str | None = None, *, dimension: bool = False, description: str | None = None
+) -> dict[str, Any]:
     column: dict[str, Any] = {"name": name, "type": type_}
     if dimension:
         column["dimension"] = True

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.engines.base import Engine, Result, row_limit_exceeded
-from app.errors import AppError, QueryTimeout
+from app.errors import AppError, QueryTimeout, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ class ThreadedEngine(Engine):
     ) -> Result:
         run = _Run()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._run, run, sql, tuple(params), max_rows)
+        try:
+            future = loop.run_in_executor(self._executor, self._run, run, sql, tuple(params), max_rows)
+        except RuntimeError:  # the executor was shut down: the source was closed or reconfigured
+            raise SourceUnavailable("the source was closed; retry the request") from None
         future.add_done_callback(_consume)
         try:
             done, _ = await asyncio.wait({future}, timeout=timeout)
@@ -85,6 +88,8 @@ class ThreadedEngine(Engine):
             run.cancel(self._interrupt)
             await asyncio.wait({future}, timeout=UNWIND_SECONDS)
             raise QueryTimeout(f"the query did not finish within {timeout:g} s")
+        if future.cancelled():  # dropped from the queue because the engine was closed
+            raise SourceUnavailable("the source was closed; retry the request")
         return future.result()
 
     def _run(self, run: _Run, sql: str, params: tuple, max_rows: int) -> Result:

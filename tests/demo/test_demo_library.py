@@ -15,7 +15,6 @@ METRIC = TypeAdapter(MetricDef)
 DATASET_DEFS = {d["name"]: DatasetDef.model_validate(d) for d in DATASETS}
 METRIC_DEFS = {m["key"]: METRIC.validate_python(m) for m in METRICS}
 SIMPLE = [m for m in METRIC_DEFS.values() if m.type == "simple"]
-PENDING = pytest.mark.xfail(reason="needs exp.DateDiff and exp.Var on the allow-list", strict=False)
 
 
 def test_every_definition_validates_and_keys_are_unique():
@@ -40,7 +39,7 @@ def test_references_resolve():
 
 
 @pytest.mark.parametrize(
-    "metric", [pytest.param(m, id=m.key, marks=[PENDING] if "date_diff" in m.measure else []) for m in SIMPLE]
+    "metric", [pytest.param(m, id=m.key) for m in SIMPLE]
 )
 def test_simple_metric_expressions_pass_the_checker(metric):
     declared = {c.name for c in DATASET_DEFS[metric.dataset].columns}

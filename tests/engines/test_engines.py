@@ -227,3 +227,11 @@ async def test_postgres_syntax_error_is_source_error(postgres):
     with pytest.raises(SourceError) as err:
         await postgres.execute("SELEC 1", [], timeout=5, max_rows=1)
     assert "syntax" in err.value.message
+
+
+async def test_closed_engine_answers_unavailable(duck_url):
+    engine = create_engine(duck_url)
+    assert (await engine.execute("SELECT 1", [], timeout=5, max_rows=1)).rows == [(1,)]
+    await engine.close()
+    with pytest.raises(SourceUnavailable):
+        await engine.execute("SELECT 1", [], timeout=5, max_rows=1)
