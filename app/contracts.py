@@ -10,17 +10,26 @@ from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi" / "openapi.json"
+GRAPHQL = ROOT / "openapi" / "schema.graphql"
 
 
 def render_openapi() -> str:
     from app.main import create_app
 
-    app = create_app(Settings(database_url="sqlite+aiosqlite:///var/never-opened.db"))
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///var/never-opened.db"))  # connects lazily: never
     return json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def render_graphql() -> str:
+    from strawberry.printer import print_schema
+
+    from app.api.graphql.schema import schema
+
+    return print_schema(schema) + "\n"
+
+
 def rendered() -> dict[Path, str]:
-    return {OPENAPI: render_openapi()}
+    return {OPENAPI: render_openapi(), GRAPHQL: render_graphql()}
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import CallerCache
-from app.api.rest import admin, audit, catalog, health, query, sources
+from app.api.graphql.schema import graphql_router
+from app.api.rest import admin, audit, catalog, health, kpi, query, sources
 from app.config import Settings, get_settings
 from app.db import Database
 from app.engines import EnginePool
@@ -80,8 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.shutdown = shutdown
     install_error_handlers(app)
-    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, query.router, audit.router):
+    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, query.router, audit.router, kpi.router):
         app.include_router(router)
+    app.include_router(graphql_router(settings))
     app.add_middleware(Idempotency, db=db)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNul)

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.canonical import sha256_of
-from app.db import utcnow
+from app.auth.principal import Caller
+from app.db import as_utc, utcnow
+from app.pagination import decode_cursor, next_cursor
 
 GENESIS = "0" * 64
 # Any constant: PostgreSQL writers take this advisory lock so the chain has no forks or gaps.
@@ -80,6 +82,10 @@ class AuditFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "since", as_utc(self.since))
+        object.__setattr__(self, "until", as_utc(self.until))
+
 
 async def list_events(session: AsyncSession, flt: AuditFilter, *, after_seq: int, limit: int) -> list[AuditEvent]:
     query = select(AuditEvent).where(AuditEvent.seq > after_seq)
@@ -96,6 +102,18 @@ async def list_events(session: AsyncSession, flt: AuditFilter, *, after_seq: int
     if flt.until is not None:
         query = query.where(AuditEvent.at < flt.until)
     return list((await session.scalars(query.order_by(AuditEvent.seq).limit(limit))).all())
+
+
+async def page(session: AsyncSession, caller: Caller, flt: AuditFilter, *, cursor: str | None, limit: int) -> tuple[list[AuditEvent], str | None]:
+    """One page of the log for an auditor, in sequence order, and the cursor of the next."""
+    caller.require_auditor()
+    events = await list_events(session, flt, after_seq=decode_cursor(cursor, int) or 0, limit=limit)
+    return events, next_cursor(events, limit, events[-1].seq if events else None)
+
+
+async def verify_for(session: AsyncSession, caller: Caller) -> Verification:
+    caller.require_auditor()
+    return await verify(session)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,25 @@ class DatasetDef(Strict):
         return [c.name for c in self.columns if c.dimension] + [d.name for d in self.dimensions]
 
 
+class Band(Strict):
+    at_least: float = Field(ge=-1000, le=1000, description="lowest achievement (a ratio: 1.0 is 100%) of this band")
+    label: Label
+
+
+class Bands(Strict):
+    """Ordered bands that turn an achievement ratio into a label: the first band reached wins."""
+
+    bands: list[Band] = Field(min_length=1, max_length=20)
+    otherwise: Label
+
+    @model_validator(mode="after")
+    def _descending(self) -> Bands:
+        floors = [b.at_least for b in self.bands]
+        if any(a <= b for a, b in zip(floors, floors[1:])):
+            raise ValueError("bands must be ordered from the highest at_least down, without repeats")
+        return self
+
+
 class MetricBase(Strict):
     key: MetricKey
     name: Label
@@ -109,6 +128,7 @@ class MetricBase(Strict):
     tags: list[Label] = Field(default_factory=list, max_length=50)
     synonyms: list[Label] = Field(default_factory=list, max_length=50)
     cache_ttl: int | None = Field(default=None, ge=0, le=86400, description="result cache TTL in seconds")
+    thresholds: Bands | None = Field(default=None, description="achievement -> status; default >=1.0 green, >=0.9 amber, else red")
 
     def references(self) -> list[str]:
         """Keys of the other metrics this one is computed from."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,12 @@ METRIC_TYPES = frozenset({"simple", "ratio", "derived", "cumulative"})
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # "dataset" | "metric"
+    name: str  # "dataset" | "metric" | "target" | "scorecard"
     key_field: str  # the definition field that names the entity
     adapter: TypeAdapter
     immutable: tuple[str, ...]
+    # Reference checks of kinds defined outside the catalog (targets, scorecards): (session, definition).
+    check: Callable[[Any, Any], Awaitable[None]] | None = None
 
     def parse(self, data: Any) -> Any:
         """Validate a definition; a failure is a 422 pointing at the first bad field."""

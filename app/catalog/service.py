@@ -110,6 +110,9 @@ async def dataset_closure(session: AsyncSession, names: set[str], *, as_of: dt.d
 
 async def _check_references(session: AsyncSession, kind: Kind, definition: Any) -> None:
     await auth.require_domain(session, definition.domain, "/domain")
+    if kind.check is not None:
+        await kind.check(session, definition)
+        return
     if kind is DATASET:
         if not await source_exists(session, definition.source):
             raise Invalid(f"source '{definition.source}' is not registered", pointer="/source", code="UNKNOWN_SOURCE")
@@ -188,6 +191,32 @@ async def update(
             raise Invalid(f"'{field}' cannot be changed", pointer=f"/{field}", code="IMMUTABLE_FIELD")
     current = await repo.revision(session, entity.id, entity.current_version)
     definition = kind.parse(_merge(current.content, patch))
+    return await _append(session, caller, kind, entity, current, definition, change_note)
+
+
+async def put(session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "") -> tuple[EntityOut, bool]:
+    """Set a whole definition: version 1, version N+1, or nothing when unchanged.
+
+    For kinds written with set semantics in bulk (targets), where the key is the content's
+    identity, so there is no If-Match: the version history keeps every value ever set.
+    """
+    definition = kind.parse(data)
+    caller.require_edit(definition.domain)
+    key = getattr(definition, kind.key_field)
+    entity = await repo.entity(session, kind.name, key, lock=True)
+    if entity is None:
+        return await create(session, caller, kind, data, change_note), True
+    if entity.domain != definition.domain:
+        raise Invalid("'domain' cannot be changed", pointer="/domain", code="IMMUTABLE_FIELD")
+    current = await repo.revision(session, entity.id, entity.current_version)
+    return await _append(session, caller, kind, entity, current, definition, change_note)
+
+
+async def _append(
+    session: AsyncSession, caller: Caller, kind: Kind, entity: Entity, current: Revision, definition: Any, change_note: str
+) -> tuple[EntityOut, bool]:
+    """Append version N+1 with its audit event, or nothing when the content hash is unchanged."""
+    key = entity.key
     content = kind.dump(definition)
     content_hash = sha256_of(content)
     if content_hash == current.content_hash:

@@ -225,3 +225,49 @@ METRICS: list[dict[str, Any]] = [
         tags=["service", "sla"], synonyms=["first response time", "FRT", "response time", "首响时长"],
     ),
 ]
+
+
+# --- KPIs: targets and the company scorecard ------------------------------------------------
+
+# Demo targets are derived from the warehouse's actual values: target = actual × factor (actual ÷
+# factor for lower-is-better metrics), so achievement is 1 ÷ factor: some periods are met, some missed.
+TARGET_FACTORS = (0.95, 1.02, 1.08, 0.9, 1.0, 1.15, 0.97)
+TARGET_YEARS = (2025, 2026)
+EAST = {"orders.region": "East"}
+TARGET_PLANS: list[tuple[str, str, dict[str, Any], str]] = [  # metric, grain, scope, owner
+    ("sales.gmv", "month", {}, "alice"),
+    ("sales.gmv", "month", EAST, "chen.jing"),
+    ("sales.orders", "month", {}, "alice"),
+    ("sales.orders", "quarter", EAST, "chen.jing"),
+    ("sales.new_customers", "quarter", {}, "alice"),
+    ("sales.repurchase_rate", "quarter", {}, "alice"),
+    ("service.csat", "quarter", {}, "carol"),
+    ("service.complaint_rate", "quarter", {}, "carol"),
+    ("service.avg_response_hours", "quarter", {}, "carol"),
+]
+# Left without a target on purpose, so the scorecard shows how a missing target is reported.
+TARGETS_LEFT_OUT = {("sales.repurchase_rate", "2026-Q4")}
+
+
+def _node(metric: str, weight: float, **extra: Any) -> dict[str, Any]:
+    return {"metric": metric, "weight": weight, **extra}
+
+
+SCORECARD: dict[str, Any] = {
+    "name": "company", "title": "公司经营计分卡 / Company scorecard", "domain": "sales", "owner": "alice",
+    "description": "Strategy → sales and service → their KPIs, with the East region's sales as a subtree.",
+    "cap": 1.2,
+    "root": {"label": "strategy", "children": [
+        {"label": "sales", "weight": 60, "children": [
+            _node("sales.gmv", 40),
+            _node("sales.new_customers", 20),
+            _node("sales.repurchase_rate", 20),
+            {"label": "East region", "weight": 20, "scope": EAST, "children": [
+                _node("sales.gmv", 60), _node("sales.orders", 40),
+            ]},
+        ]},
+        {"label": "service", "weight": 40, "children": [
+            _node("service.csat", 40), _node("service.complaint_rate", 30), _node("service.avg_response_hours", 30),
+        ]},
+    ]},
+}

@@ -76,6 +76,10 @@ class QueryRequest(Strict):
     limit: int | None = Field(default=None, ge=1, le=1_000_000)
     compare: list[Comparison] = Field(default_factory=list, max_length=2)
     as_of: dt.datetime | None = None
+    include: list[Literal["targets"]] = Field(
+        default_factory=list, max_length=1,
+        description="targets: add <metric>__target, __achievement, __status and __target_source columns (plan targets)",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> QueryRequest:

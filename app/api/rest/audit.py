@@ -11,9 +11,7 @@ from pydantic import BaseModel
 from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession
 from app.audit import service
 from app.catalog.schemas import Page
-from app.db import as_utc
 from app.errors import responses
-from app.pagination import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=responses(401, 403, 422))
 
@@ -52,15 +50,12 @@ async def list_events(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page:
-    caller.require_auditor()
-    flt = service.AuditFilter(entity_kind, entity_key, actor, action, as_utc(since), as_utc(until))
-    events = await service.list_events(session, flt, after_seq=decode_cursor(cursor, int) or 0, limit=limit)
-    items = [AuditEventOut.model_validate(e, from_attributes=True) for e in events]
-    return Page(items=items, next_cursor=next_cursor(items, limit, items[-1].seq if items else None))
+    flt = service.AuditFilter(entity_kind, entity_key, actor, action, since, until)
+    events, cursor = await service.page(session, caller, flt, cursor=cursor, limit=limit)
+    return Page(items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
 
 
 @router.get("/verify", response_model=VerificationOut)
 async def verify(caller: CurrentCaller, session: ReadSession) -> VerificationOut:
-    caller.require_auditor()
-    result = await service.verify(session)
+    result = await service.verify_for(session, caller)
     return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)

@@ -1,0 +1,1 @@
+"""KPIs: targets, achievement and status, weighted scorecards, governance checks and reviews."""

@@ -1,0 +1,62 @@
+"""`make bench`: run the benchmarks and write bench/REPORT.md.
+
+Default sizes finish in about a minute each; `--full` uses the report sizes (10M rows,
+10k-100k metrics). None of this runs in the test suite. Loopback only, bounded in time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import platform
+import subprocess
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import typer
+
+BENCHES = ["compile", "overhead", "throughput", "registry", "memory"]
+REPORT = Path(__file__).resolve().parent / "REPORT.md"
+app = typer.Typer(add_completion=False)
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0")
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip() or "?"
+    packages = ", ".join(f"{p} {version(p)}" for p in ("fastapi", "uvicorn", "sqlalchemy", "sqlglot", "duckdb", "asyncpg", "pydantic"))
+    return [
+        f"- when: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {cpu}, {os.cpu_count()} cores, {int(mem) / 1024 / 1024:.0f} GiB; {platform.platform()}",
+        f"- Python {platform.python_version()}; {packages}; {pg}",
+    ]
+
+
+@app.command()
+def main(
+    full: bool = typer.Option(False, "--full", help="report sizes (slow)"),
+    only: str = typer.Option(",".join(BENCHES), help="comma-separated subset"),
+    write: bool = typer.Option(True, help="write bench/REPORT.md"),
+) -> None:
+    chosen = [b for b in only.split(",") if b]
+    lines = ["# Yardstick benchmarks", "", f"`python -m bench.run{' --full' if full else ''}` — each figure is a median with min–max; "
+             "each headline is a ratio against a baseline measured in the same run.", "", *machine(), ""]
+    for name in chosen:
+        module = importlib.import_module(f"bench.{name}_bench")
+        started = time.perf_counter()
+        typer.echo(f"running {name} …")
+        result = module.run(full)
+        section = module.report(result)
+        section.append(f"_({name}: {time.perf_counter() - started:.0f} s)_")
+        section.append("")
+        typer.echo("\n".join(section))
+        lines += section
+    if write:
+        REPORT.write_text("\n".join(lines) + "\n")
+        typer.echo(f"wrote {REPORT}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,86 @@
+"""Hostile documents are refused fast (< 1 s) with a clear, coded error and never a 500:
+depth, aliases (also hidden in fragments), circular fragments, fragment bombs, size, batching."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.graphql.gql import codes, post
+from tests.helpers import bearer
+
+
+def nested(depth: int) -> str:
+    return "{ " + "metrics { " * depth + "key" + " }" * depth + " }"
+
+
+def aliases(n: int) -> str:
+    return "{ " + " ".join(f"a{i}: domains {{ name }}" for i in range(n)) + " }"
+
+
+def hidden_aliases(levels: int) -> str:
+    """Four aliases in one fragment, spread twice per level: 4 * 2**levels aliases in all."""
+    frags = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    frags.append(f"fragment F{levels} on Query {{ a: domains {{ name }} b: domains {{ name }} c: domains {{ name }} d: domains {{ name }} }}")
+    return "query { ...F0 } " + " ".join(frags)
+
+
+def fragment_bomb(levels: int) -> str:
+    """No alias at all, but 2**levels fields once expanded: strawberry's own limiters take minutes on it."""
+    frags = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    frags.append(f"fragment F{levels} on Query {{ domains {{ name }} }}")
+    return "query { ...F0 } " + " ".join(frags)
+
+
+REFUSED = [
+    ("50 levels deep", nested(50), {"QUERY_TOO_DEEP"}),
+    ("11 levels deep", nested(11), {"QUERY_TOO_DEEP"}),
+    ("1,000 aliases", aliases(1000), {"GRAPHQL_PARSE_FAILED", "TOO_MANY_ALIASES"}),
+    ("31 aliases", aliases(31), {"TOO_MANY_ALIASES"}),
+    ("aliases hidden in fragments", hidden_aliases(3), {"TOO_MANY_ALIASES"}),
+    ("circular fragments", "query { ...A } fragment A on Query { domains { name } ...B } fragment B on Query { ...A }", {"FRAGMENT_CYCLE"}),
+    ("a fragment spreading itself", "query { ...A } fragment A on Query { domains { name } ...A }", {"FRAGMENT_CYCLE"}),
+    ("fragment bomb", fragment_bomb(60), {"QUERY_TOO_LARGE"}),
+    ("2,000 tokens", "{ " + "domains { name } " * 600 + "}", {"GRAPHQL_PARSE_FAILED"}),
+    ("braces 600 deep", "{ metrics " * 600 + "}" * 600, {"GRAPHQL_PARSE_FAILED", "QUERY_TOO_DEEP"}),
+    ("unknown fragment", "query { ...Missing }", {"GRAPHQL_VALIDATION_FAILED"}),
+    ("unknown field", "{ nope }", {"GRAPHQL_VALIDATION_FAILED"}),
+    ("syntax error", "{ metrics { ", {"GRAPHQL_PARSE_FAILED"}),
+]
+
+
+@pytest.mark.parametrize(("name", "document", "expected"), REFUSED, ids=[r[0] for r in REFUSED])
+async def test_hostile_document_is_refused_fast(client, admin_key, name, document, expected):
+    started = time.perf_counter()
+    response = await post(client, admin_key, document)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{name} took {elapsed:.2f}s"
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body.get("data") is None
+    assert set(codes(body)) <= expected and codes(body), body
+    assert all(e["message"] and "Traceback" not in e["message"] for e in body["errors"])
+
+
+async def test_within_limits_is_answered(client, admin_key):
+    body = (await post(client, admin_key, hidden_aliases(2) + " ")).json()  # 16 aliases
+    assert body.get("errors") is None and len(body["data"]["a"]) == 0
+
+
+async def test_batch_of_100_operations_is_refused(client, admin_key):
+    batch = [{"query": "{ domains { name } }"} for _ in range(100)]
+    started = time.perf_counter()
+    response = await client.post("/graphql", json=batch, headers=bearer(admin_key))
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "Batching is not enabled", "extensions": {"code": "BAD_REQUEST"}}]}
+
+
+async def test_bad_requests_are_coded_not_500(client, admin_key):
+    not_json = await client.post("/graphql", content=b"{", headers={**bearer(admin_key), "content-type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    no_query = await client.post("/graphql", json={}, headers=bearer(admin_key))
+    assert no_query.status_code == 400 and no_query.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    get = await client.get("/graphql?query={domains{name}}", headers=bearer(admin_key))
+    assert get.status_code in (400, 404, 405) and get.status_code != 500
