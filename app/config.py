@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     query_max_rows: int = 100_000
     cache_ttl_seconds: int = 300
     cache_max_entries: int = 2_000
+    # How a replica learns that definitions changed: "local" trusts this process's own writes
+    # (one process on an embedded registry); "shared" asks the registry for its newest audit
+    # sequence on each query (several replicas); "auto" picks local for SQLite, shared otherwise.
+    registry_consistency: Literal["auto", "local", "shared"] = "auto"
     log_level: str = "INFO"
     log_json: bool = True
 

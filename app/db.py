@@ -80,6 +80,9 @@ class Database:
         # SQLite has one writer at a time; serialising writers here turns "database is locked"
         # into an orderly queue. PostgreSQL writers serialise on row locks instead.
         self._write_lock = asyncio.Lock()
+        # Bumped after every committed write of this process: cached definitions built at an
+        # older generation are rebuilt (see app/query/freshness.py).
+        self.generation = 0
 
     @asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
@@ -98,6 +101,7 @@ class Database:
                 yield session
                 if write:
                     await session.commit()
+                    self.generation += 1
                 # A read-only unit just closes: loaded objects stay usable, nothing is written.
             except BaseException:
                 await session.rollback()

@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.shutdown = shutdown
     install_error_handlers(app)
-    for router in (health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, query.router, audit.router, kpi.router):
+    # /v1/query first: routes are matched in order and it is the hot path of every dashboard.
+    for router in (query.router, health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.add_middleware(Idempotency, db=db)

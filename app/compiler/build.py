@@ -21,7 +21,7 @@ from app.compiler.joins import Scope, qualify_measure, qualify_row_expr
 from app.compiler.metrics import Cumulation
 from app.compiler.render import Params, Slot
 from app.compiler.nodes import alias, col
-from app.compiler.time import GRAIN_STEPS, Step, add, as_date, truncate
+from app.compiler.time import GRAIN_STEPS, Step, add, as_date, series_spine, truncate
 from app.errors import Invalid
 from app.query.schemas import Filter, QueryRequest
 
@@ -204,6 +204,9 @@ class Builder:
         bounds = n.select([alias(truncate(lo, grain, d), "lo"), alias(truncate(hi, grain, d), "hi")], bounds_from)
         self.ctes.append(n.cte(f"b_{name}", bounds))
         step = GRAIN_STEPS[grain]
+        if (series := series_spine(f"b_{name}", step, d)) is not None:
+            self.ctes.append(n.cte(f"s_{name}", series))
+            return
         aligned = grain in ("month", "quarter", "year") or step[1] == "day"
         following = add(col("_mt", "s"), step, d, aligned=aligned)
         anchor = n.select([alias(col("lo"), "_mt")], n.table(f"b_{name}"),

@@ -3,8 +3,10 @@
 Caller values never enter SQL text: the AST holds `Param` nodes naming a `Slot` (where the
 value comes from in the request and which type it must have). Rendering marks each Param
 with NUL-delimited slot numbers (NUL cannot occur elsewhere: definition literals refuse it),
-then rewrites the marks into `?` (DuckDB, SQLite; one parameter per occurrence, in text
-order) or `$n` (PostgreSQL; one per slot). `bind` turns a request into the params tuple.
+then rewrites the marks into `?` (DuckDB, SQLite, Trino; one parameter per occurrence, in
+text order), `$n` (PostgreSQL; one per slot), or named markers, one per slot: `:p0` (Spark)
+and `{p0:Type}` (ClickHouse server-side binding). For named dialects, value k of the params
+tuple is named `p<k>`. `bind` turns a request into the params tuple.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.dialects.spark import Spark
 from sqlglot.dialects.sqlite import SQLite
+from sqlglot.dialects.trino import Trino
 
 from app.compiler.nodes import dtype
 from app.compiler.time import Step, shift_date
@@ -26,13 +31,14 @@ from app.query.schemas import QueryRequest
 
 
 class Param(exp.Expression):
-    """A bound parameter; `this` is the slot number as a string."""
+    """A bound parameter; `this` is the slot number as a string, `type` its ClickHouse type."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "type": False}
 
 
 def _param_sql(_generator: Any, node: Param) -> str:
-    return f"\x00{node.this}\x00"
+    typed = f":{node.args['type']}" if node.args.get("type") else ""
+    return f"\x00{node.this}{typed}\x00"
 
 
 class _DuckDB(DuckDB):
@@ -50,13 +56,36 @@ class _Postgres(Postgres):
         TRANSFORMS = {**Postgres.Generator.TRANSFORMS, Param: _param_sql}
 
 
-_DIALECTS = {"duckdb": _DuckDB(), "sqlite": _SQLite(), "postgres": _Postgres()}
-_MARK = re.compile("\x00([0-9]+)\x00")
+class _ClickHouse(ClickHouse):
+    class Generator(ClickHouse.Generator):
+        TRANSFORMS = {**ClickHouse.Generator.TRANSFORMS, Param: _param_sql}
+
+
+class _Spark(Spark):
+    class Generator(Spark.Generator):
+        TRANSFORMS = {**Spark.Generator.TRANSFORMS, Param: _param_sql}
+
+
+class _Trino(Trino):
+    class Generator(Trino.Generator):
+        TRANSFORMS = {**Trino.Generator.TRANSFORMS, Param: _param_sql}
+
+
+_DIALECTS = {"duckdb": _DuckDB(), "sqlite": _SQLite(), "postgres": _Postgres(),
+             "clickhouse": _ClickHouse(), "spark": _Spark(), "trino": _Trino()}
+_MARK = re.compile("\x00([0-9]+)(?::([^\x00]+))?\x00")
+_NAMED = {"spark": ":p{k}", "clickhouse": "{{p{k}:{type}}}"}  # named markers, one per slot
+# ClickHouse types of bound values; numbers bind as Decimal so they compare exactly with any column.
+_CLICKHOUSE_TYPES = {"string": "String", "integer": "Decimal(38, 10)", "decimal": "Decimal(38, 10)",
+                     "float": "Float64", "boolean": "Bool", "date": "Date", "timestamp": "DateTime64(6)"}
 _CASTS = {
     "postgres": {"string": "text", "integer": "numeric", "decimal": "numeric", "float": "numeric",
                  "boolean": "boolean", "date": "date", "timestamp": "timestamp"},
     "duckdb": {"date": "date", "timestamp": "timestamp"},
     "sqlite": {},
+    "clickhouse": {},  # the marker carries the type
+    "spark": {"date": "date", "timestamp": "timestamp"},
+    "trino": {},
 }
 
 
@@ -83,6 +112,8 @@ class Params:
         if slot not in self.slots:
             self.slots.append(slot)
         node: exp.Expression = Param(this=str(self.slots.index(slot)))
+        if self.dialect == "clickhouse":
+            node.set("type", _CLICKHOUSE_TYPES[slot.type])
         cast = _CASTS[self.dialect].get(slot.type)
         return exp.Cast(this=node, to=dtype(cast)) if cast else node
 
@@ -96,25 +127,53 @@ def render(tree: exp.Expression, dialect: str) -> tuple[str, tuple[int, ...]]:
     if dialect == "sqlite":
         for node in list(tree.find_all(exp.DateDiff)):
             node.replace(_sqlite_date_diff(node))
+    if dialect == "clickhouse":
+        _name_qualified_projections(tree)
+        _pair_lone_join_inequalities(tree)
+    if dialect in ("clickhouse", "spark"):
+        for node in list(tree.find_all(exp.Anonymous)):
+            if node.name.upper() == "STRPOS":
+                node.replace(exp.StrPosition(this=node.expressions[0], substr=node.expressions[1]))
     sql = _DIALECTS[dialect].generate(tree, copy=False)  # the tree is ours and fresh
     order: list[int] = []
-    if dialect == "postgres":
+    if dialect == "postgres" or dialect in _NAMED:
         numbers: dict[int, int] = {}
+        pattern = _NAMED.get(dialect)
 
-        def dollar(match: re.Match[str]) -> str:
+        def numbered(match: re.Match[str]) -> str:
             slot = int(match.group(1))
             if slot not in numbers:
-                numbers[slot] = len(numbers) + 1
+                numbers[slot] = len(numbers)
                 order.append(slot)
-            return f"${numbers[slot]}"
+            if pattern is None:
+                return f"${numbers[slot] + 1}"
+            return pattern.format(k=numbers[slot], type=match.group(2))
 
-        return _MARK.sub(dollar, sql), tuple(order)
+        return _MARK.sub(numbered, sql), tuple(order)
 
     def qmark(match: re.Match[str]) -> str:
         order.append(int(match.group(1)))
         return "?"
 
     return _MARK.sub(qmark, sql), tuple(order)
+
+
+def _name_qualified_projections(tree: exp.Expression) -> None:
+    """ClickHouse names an unaliased `k._mt` projection "k._mt", not "_mt": alias it."""
+    for select in tree.find_all(exp.Select):
+        for i, node in enumerate(select.expressions):
+            if isinstance(node, exp.Column) and node.table:
+                select.expressions[i] = exp.Alias(this=node, alias=exp.Identifier(this=node.name))
+                select.expressions[i].parent = select
+
+
+def _pair_lone_join_inequalities(tree: exp.Expression) -> None:
+    """ClickHouse plans a non-equi LEFT JOIN only with two or more conditions ("Cannot determine
+    join keys" for a lone `r._t < x`, checked on 26.9); stating the condition twice is the same join."""
+    for join in tree.find_all(exp.Join):
+        on = join.args.get("on")
+        if isinstance(on, (exp.LT, exp.LTE, exp.GT, exp.GTE)):
+            join.set("on", exp.And(this=on, expression=on.copy()))
 
 
 _SQLITE_UNIT_FORMATS = {"SECOND": ("%Y-%m-%d %H:%M:%S", 1), "MINUTE": ("%Y-%m-%d %H:%M:00", 60),

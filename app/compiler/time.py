@@ -8,14 +8,17 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+import sqlglot
 from sqlglot import exp
 
 from app.compiler.nodes import dtype
 from app.errors import Invalid
 
-SOURCE_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres"}
-# Hooks for later engines: they need their own truncate/add/spine renderings below.
-PLANNED_DIALECTS = {"clickhouse": "clickhouse", "spark": "spark", "trino": "trino"}
+SOURCE_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres",
+                   "clickhouse": "clickhouse", "spark": "spark", "trino": "trino"}
+# ClickHouse's toStartOfWeek starts on Sunday by default: weeks use toMonday instead.
+_CLICKHOUSE_STARTS = {"day": "toDate", "week": "toMonday", "month": "toStartOfMonth",
+                      "quarter": "toStartOfQuarter", "year": "toStartOfYear"}
 
 Step = tuple[int, str]  # (n, "day" | "month")
 GRAIN_STEPS: dict[str, Step] = {
@@ -63,6 +66,8 @@ def _s(text: str) -> exp.Literal:
 def as_date(e: exp.Expression, dialect: str) -> exp.Expression:
     if dialect == "sqlite":
         return _fn("DATE", e)
+    if dialect == "clickhouse":
+        return _fn("toDate", e)
     return exp.Cast(this=e, to=dtype("date"))
 
 
@@ -82,7 +87,9 @@ def truncate(e: exp.Expression, grain: str, dialect: str) -> exp.Expression:
                                                      expression=exp.Literal.number(3), typed=True)),
                          expression=exp.Literal.number(3))
         return _fn("DATE", e, _s("start of year"), _fn("PRINTF", _s("+%d months"), offset))
-    if dialect in ("duckdb", "postgres"):
+    if dialect == "clickhouse":
+        return _fn(_CLICKHOUSE_STARTS[grain], e)
+    if dialect in ("duckdb", "postgres", "spark", "trino"):
         if dialect == "postgres":
             e = exp.Cast(this=e, to=dtype("timestamp"))
         return exp.Cast(this=_fn("DATE_TRUNC", _s(grain), e), to=dtype("date"))
@@ -106,4 +113,27 @@ def add(e: exp.Expression, step: Step, dialect: str, *, sign: int = 1, aligned: 
     if dialect in ("duckdb", "postgres"):
         interval = exp.Interval(this=_s(f"{n} {unit}"))
         return exp.Cast(this=exp.Add(this=e, expression=interval), to=dtype("date"))
+    # The three below clamp months to the month's end, like shift_date.
+    number = exp.Literal.number(n)
+    if dialect == "clickhouse":
+        return _fn("addDays" if unit == "day" else "addMonths", e, number)
+    if dialect == "spark":
+        return _fn("DATE_ADD" if unit == "day" else "ADD_MONTHS", e, number)
+    if dialect == "trino":
+        return exp.Cast(this=_fn("DATE_ADD", _s(unit), number, e), to=dtype("date"))
     raise Invalid(f"date arithmetic is not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")
+
+
+def series_spine(bounds: str, step: Step, dialect: str) -> exp.Expression | None:
+    """`SELECT _mt` for every period from `bounds`.lo to .hi as one generated series, for
+    dialects where a recursive CTE is slow (Spark runs one job per step) or capped (Trino
+    unrolls it, 10 steps by default); None elsewhere (use the recursive CTE). Like the
+    recursive spine, it holds `lo` even when `hi` is before it or NULL, and nothing when `lo` is NULL."""
+    interval = f"INTERVAL '{step[0]}' {step[1].upper()}"
+    series = f"SEQUENCE(b.lo, GREATEST(b.lo, COALESCE(b.hi, b.lo)), {interval})"
+    if dialect == "spark":
+        return sqlglot.parse_one(f"SELECT EXPLODE({series}) AS _mt FROM {bounds} AS b", read="spark")
+    if dialect == "trino":
+        return sqlglot.parse_one(f"SELECT u._mt AS _mt FROM {bounds} AS b CROSS JOIN UNNEST({series}) AS u(_mt)",
+                                 read="trino")
+    return None

@@ -1,4 +1,4 @@
-"""Run compiled SQL on a source: DuckDB, SQLite, PostgreSQL; timeouts and row caps."""
+"""Run compiled SQL on a source: DuckDB, SQLite, PostgreSQL, ClickHouse, Spark, Trino; timeouts and row caps."""
 
 from app.engines.base import Engine, Result
 from app.engines.registry import ENGINES, EnginePool, create_engine, kind_of

@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 from app.errors import Invalid
 
 
+FILE_SCHEMES = {"clickhouse+chdb"}  # URLs whose path names a local directory
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     columns: list[str]
@@ -53,9 +56,14 @@ def url_secrets(url: str) -> list[str]:
     found = {url, parts.netloc, unquote(parts.netloc)}
     if parts.password:
         found |= {parts.password, unquote(parts.password)}
-    if parts.path and parts.scheme.split("+")[0] in {"duckdb", "sqlite"}:
+    if parts.path and (parts.scheme.split("+")[0] in {"duckdb", "sqlite"} or parts.scheme in FILE_SCHEMES):
         found.add(parts.path)
     return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def named(params: Sequence[Any]) -> dict[str, Any]:
+    """Params for dialects with named markers (ClickHouse, Spark): value k is bound as `p<k>`."""
+    return {f"p{k}": v for k, v in enumerate(params)}
 
 
 def row_limit_exceeded(max_rows: int) -> Invalid:
@@ -67,7 +75,7 @@ def row_limit_exceeded(max_rows: int) -> Invalid:
 
 
 def file_path(url: str) -> str:
-    """The absolute file path of a `duckdb:///abs/path` or `sqlite:///abs/path` URL."""
+    """The absolute file path of a `duckdb:///abs/path` or `sqlite:///abs/path` URL (or directory)."""
     parts = urlsplit(url)
     if parts.netloc or not parts.path.startswith("/"):
         raise Invalid(

@@ -12,9 +12,12 @@ import logging
 from urllib.parse import urlsplit
 
 from app.engines.base import Engine
+from app.engines.clickhouse_engine import ClickHouseEngine
 from app.engines.duckdb_engine import DuckDBEngine
 from app.engines.postgres_engine import PostgresEngine
+from app.engines.spark_engine import SparkEngine
 from app.engines.sqlite_engine import SQLiteEngine
+from app.engines.trino_engine import TrinoEngine
 from app.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -23,8 +26,11 @@ ENGINES: dict[str, type[Engine]] = {
     "duckdb": DuckDBEngine,
     "sqlite": SQLiteEngine,
     "postgresql": PostgresEngine,
+    "clickhouse": ClickHouseEngine,  # clickhouse://, clickhouse+https://, clickhouse+chdb:///dir
+    "spark": SparkEngine,  # spark+local://
+    "trino": TrinoEngine,  # trino://, trino+https://
 }
-_ALIASES = {"postgres": "postgresql"}
+_ALIASES = {"postgres": "postgresql", "sc": "spark"}  # sc:// is Spark Connect
 
 
 def kind_of(url: str) -> str:

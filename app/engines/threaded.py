@@ -75,7 +75,7 @@ class ThreadedEngine(Engine):
         run = _Run()
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._executor, self._run, run, sql, tuple(params), max_rows)
+            future = loop.run_in_executor(self._executor, self._run, run, sql, tuple(params), timeout, max_rows)
         except RuntimeError:  # the executor was shut down: the source was closed or reconfigured
             raise SourceUnavailable("the source was closed; retry the request") from None
         future.add_done_callback(_consume)
@@ -92,15 +92,21 @@ class ThreadedEngine(Engine):
             raise SourceUnavailable("the source was closed; retry the request")
         return future.result()
 
-    def _run(self, run: _Run, sql: str, params: tuple, max_rows: int) -> Result:
+    def _fetch(self, handle: Any, sql: str, params: tuple, *, timeout: float,
+               limit: int) -> tuple[list[str], Sequence[Sequence[Any]]]:
+        """Run one statement on `handle`: its column names and at most `limit` rows (DB-API)."""
+        cursor = handle.execute(sql, params)
+        columns = [d[0] for d in cursor.description or ()]
+        rows = cursor.fetchmany(limit) if columns else []
+        cursor.close()
+        return columns, rows
+
+    def _run(self, run: _Run, sql: str, params: tuple, timeout: float, max_rows: int) -> Result:
         handle = self._open_or_fail()
         try:
             if not run.start(handle):
                 raise QueryTimeout("the query was cancelled before it started")
-            cursor = handle.execute(sql, params)
-            columns = [d[0] for d in cursor.description or ()]
-            rows = cursor.fetchmany(max_rows + 1) if columns else []
-            cursor.close()
+            columns, rows = self._fetch(handle, sql, params, timeout=timeout, limit=max_rows + 1)
         except Exception as exc:
             raise self._fail(exc, run) from None
         finally:

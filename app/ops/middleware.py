@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import os
 import time
-import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -24,6 +24,16 @@ class Telemetry:
         self.registry = CollectorRegistry()
         self.requests = Counter("yardstick_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("yardstick_http_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry)
+        self._children: dict[tuple[str, str, int], tuple] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request; the labelled children are looked up once per (method, route, status)."""
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 async def send_error(send, error) -> None:
@@ -42,8 +52,8 @@ class RequestContext:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        rid = given if given and REQUEST_ID.match(given) else os.urandom(16).hex()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -60,14 +70,14 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.telemetry.requests.labels(scope["method"], route, str(status)).inc()
-            self.telemetry.latency.labels(scope["method"], route).observe(elapsed)
-            state = scope.get("state") or {}
-            log.info(
-                "request",
-                extra={"fields": {"method": scope["method"], "route": route, "status": status,
-                                  "ms": round(elapsed * 1000, 2), "caller": state.get("caller")}},
-            )
+            self.telemetry.observe(scope["method"], route, status, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                state = scope.get("state") or {}
+                log.info(
+                    "request",
+                    extra={"fields": {"method": scope["method"], "route": route, "status": status,
+                                      "ms": round(elapsed * 1000, 2), "caller": state.get("caller")}},
+                )
             request_id.reset(token)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,16 +23,31 @@ from app.engines import EnginePool
 from app.errors import Invalid
 from app.kpi.answers import attach_targets
 from app.query.cache import ResultCache, cache_key
+from app.query.freshness import Freshness
 from app.query.schemas import Column, MetricInfo, QueryAnswer, QueryRequest
 from app.sources.models import Source
 from app.sources.service import connection_info
 
+PREPARED_CACHE_SIZE = 2_000
+
 
 @dataclass(frozen=True)
 class Prepared:
+    """A request resolved against the registry at one generation: reusable until it changes."""
+
     compiled: CompiledQuery
     metrics: dict[str, Loaded]
     url: str
+    cache_key: str
+    generation: int
+
+
+@dataclass
+class Result:
+    """A cached result: rows, and the JSON body of the answer as served from the cache."""
+
+    rows: list[list[Any]]
+    hit_body: bytes | None = None
 
 
 def json_value(value: Any) -> Any:
@@ -45,9 +61,27 @@ def json_value(value: Any) -> Any:
 class QueryService:
     def __init__(self, db: Database, engines: EnginePool, cache: ResultCache, settings: Settings) -> None:
         self.db, self.engines, self.cache, self.settings = db, engines, cache, settings
+        self.freshness = Freshness(db, settings)
+        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
 
     async def prepare(self, caller: Caller, request: QueryRequest) -> Prepared:
-        """Load what the request names (as it stood at `as_of`), check rights, compile."""
+        """The request resolved and compiled (from the cache while the registry is unchanged); rights checked."""
+        generation = await self.freshness.generation()
+        shape = request.model_dump_json(exclude={"include"})
+        prepared = self._prepared.get(shape)
+        if prepared is None or prepared.generation != generation:
+            prepared = await self._load(request, generation)
+            self._prepared[shape] = prepared
+            while len(self._prepared) > PREPARED_CACHE_SIZE:
+                self._prepared.popitem(last=False)
+        else:
+            self._prepared.move_to_end(shape)
+        for key in request.metrics:
+            caller.require_read(prepared.metrics[key].domain)
+        return prepared
+
+    async def _load(self, request: QueryRequest, generation: int) -> Prepared:
+        """Load what the request names (as it stood at `as_of`) and compile it."""
         as_of = as_utc(request.as_of)
         async with self.db.session() as session:
             metrics = await metric_closure(session, set(request.metrics), as_of=as_of)
@@ -55,7 +89,6 @@ class QueryService:
                 if key not in metrics:
                     when = f" at {as_of.isoformat()}" if as_of else ""
                     raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code="UNKNOWN_METRIC")
-                caller.require_read(metrics[key].domain)
             dataset_names = {m.definition.dataset for m in metrics.values() if m.definition.type == "simple"}
             dataset_names |= {d.split(".", 1)[0] for d in request.dimensions}
             datasets = await dataset_closure(session, dataset_names, as_of=as_of)
@@ -68,33 +101,51 @@ class QueryService:
             )
             compiled = compile_query(request, definitions)
             url = (await connection_info(session, {compiled.source}, self.settings.secret_key))[compiled.source][1]
-        return Prepared(compiled, metrics, url)
-
-    async def resolve(self, caller: Caller, request: QueryRequest) -> QueryAnswer:
-        prepared = await self.prepare(caller, request)
-        compiled = prepared.compiled
         key = cache_key(compiled.source, compiled.sql, compiled.params, compiled.metric_versions, compiled.dataset_versions)
-        rows = self.cache.get(key)
-        status = "hit"
-        if rows is None:
-            status = "miss"
-            engine = await self.engines.get(compiled.source, prepared.url)
-            result = await engine.execute(
-                compiled.sql, compiled.params,
-                timeout=self.settings.query_timeout_seconds, max_rows=self.settings.query_max_rows,
-            )
-            rows = [[json_value(v) for v in row] for row in result.rows]
-            self.cache.put(key, rows, self._ttl(request, prepared.metrics))
-        answer = QueryAnswer(
-            columns=[Column(name=c.name, type=c.type, unit=c.unit) for c in compiled.columns],
+        return Prepared(compiled, metrics, url, key, generation)
+
+    async def _result(self, request: QueryRequest, prepared: Prepared) -> tuple[Result, str]:
+        result = self.cache.get(prepared.cache_key)
+        if result is not None:
+            return result, "hit"
+        compiled = prepared.compiled
+        engine = await self.engines.get(compiled.source, prepared.url)
+        fetched = await engine.execute(
+            compiled.sql, compiled.params,
+            timeout=self.settings.query_timeout_seconds, max_rows=self.settings.query_max_rows,
+        )
+        result = Result([[json_value(v) for v in row] for row in fetched.rows])
+        self.cache.put(prepared.cache_key, result, self._ttl(request, prepared.metrics))
+        return result, "miss"
+
+    def _answer(self, request: QueryRequest, prepared: Prepared, rows: list[list[Any]], status: str) -> QueryAnswer:
+        return QueryAnswer(
+            columns=[Column(name=c.name, type=c.type, unit=c.unit) for c in prepared.compiled.columns],
             rows=rows,
             metrics=[self.info(k, prepared.metrics[k]) for k in request.metrics],
             cache=status,
         )
+
+    async def resolve(self, caller: Caller, request: QueryRequest) -> QueryAnswer:
+        prepared = await self.prepare(caller, request)
+        result, status = await self._result(request, prepared)
+        answer = self._answer(request, prepared, result.rows, status)
         if "targets" in request.include:  # targets change apart from values, so they are never cached
             async with self.db.session() as session:
                 answer = await attach_targets(session, request, answer, prepared.metrics)
         return answer
+
+    async def resolve_json(self, caller: Caller, request: QueryRequest) -> bytes:
+        """The answer as JSON bytes; a cache hit without targets serves bytes rendered once."""
+        if "targets" in request.include:
+            return (await self.resolve(caller, request)).model_dump_json().encode()
+        prepared = await self.prepare(caller, request)
+        result, status = await self._result(request, prepared)
+        if status == "miss":
+            return self._answer(request, prepared, result.rows, status).model_dump_json().encode()
+        if result.hit_body is None:
+            result.hit_body = self._answer(request, prepared, result.rows, status).model_dump_json().encode()
+        return result.hit_body
 
     def _ttl(self, request: QueryRequest, metrics: dict[str, Loaded]) -> float:
         ttls = [metrics[k].definition.cache_ttl for k in request.metrics]

@@ -1,5 +1,7 @@
-"""The fixture loaded into DuckDB (in memory), SQLite (in memory) and PostgreSQL (a schema
-of its own, dropped afterwards; skipped when YARDSTICK_TEST_DATABASE_URL is not set)."""
+"""The fixture loaded into DuckDB (in memory), SQLite (in memory), PostgreSQL (a schema
+of its own, dropped afterwards; skipped when YARDSTICK_TEST_DATABASE_URL is not set),
+ClickHouse (embedded chdb) and Spark (local mode); Trino SQL is checked through DuckDB
+(engine_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from compiler_data import TABLES  # noqa: E402
+from engine_fixtures import Live, TrinoViaDuck, chdb_url, spark_session  # noqa: E402
 
 DUCK_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(12,2)", "date": "DATE",
               "integer": "INTEGER"}
@@ -113,6 +116,31 @@ async def pg():
         await conn.close()
 
 
-@pytest.fixture(params=["duckdb", "sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+async def clickhouse():
+    live = Live("clickhouse", chdb_url())
+    yield live
+    await live.engine.engine.close()
+
+
+@pytest.fixture(scope="session")
+async def spark():
+    spark_session()
+    live = Live("spark", "spark+local://")
+    yield live
+    await live.engine.engine.close()
+
+
+@pytest.fixture(scope="session")
+def trino(duck) -> TrinoViaDuck:
+    return TrinoViaDuck(duck)
+
+
+FIXTURES = {"duckdb": "duck", "sqlite": "lite", "postgresql": "pg", "clickhouse": "clickhouse",
+            "spark": "spark", "trino": "trino"}
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "postgresql", "clickhouse",
+                        pytest.param("spark", marks=pytest.mark.slow), "trino"])
 def engine(request):
-    return request.getfixturevalue({"duckdb": "duck", "sqlite": "lite", "postgresql": "pg"}[request.param])
+    return request.getfixturevalue(FIXTURES[request.param])
