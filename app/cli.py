@@ -1,9 +1,10 @@
-"""The yardstick command: serve, migrate, demo, keys."""
+"""The yardstick command: serve, migrate, demo, keys; plan, apply and export definitions as code."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -82,6 +83,73 @@ def serve(
     logs.configure(settings.log_level, settings.log_json)
     typer.echo(f"Serving on http://{host}:{port} (Swagger UI at /docs)")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+
+
+URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="YARDSTICK_URL", help="the Yardstick server")
+KEY = typer.Option(..., "--key", envvar="YARDSTICK_API_KEY", help="an API key (editor of the domains in DIR)")
+DIR = typer.Argument(..., exists=True, file_okay=False, help="a directory of YAML definitions")
+
+
+def _client(url: str, key: str):
+    import httpx
+
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
+
+
+def _ticking(items, bar):
+    for item in items:
+        bar.update(1)
+        yield item
+
+
+def _run_batch(directory: Path, url: str, key: str, *, dry_run: bool, note: str = "") -> None:
+    from app.governance import client as code
+
+    try:
+        if len(code.files_in(directory)) > 50:  # large batches get a progress bar while files are read
+            with typer.progressbar(length=len(code.files_in(directory)), label="reading definitions", file=sys.stderr) as bar:
+                files = code.load(directory, lambda paths: _ticking(paths, bar))
+        else:
+            files = code.load(directory)
+        typer.echo(f"{'planning' if dry_run else 'applying'} {len(files)} definitions as one batch …", err=True)
+        with _client(url, key) as http:
+            result = code.batch(http, files, dry_run=dry_run, change_note=note)
+    except code.ApplyError as err:
+        for line in err.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
+    for line in code.describe(result):
+        typer.echo(line)
+
+
+@cli.command()
+def plan(directory: Path = DIR, url: str = URL, key: str = KEY) -> None:
+    """Show what apply would create, change (field by field) or leave alone; writes nothing."""
+    _run_batch(directory, url, key, dry_run=True)
+
+
+@cli.command()
+def apply(
+    directory: Path = DIR, url: str = URL, key: str = KEY,
+    note: str = typer.Option("", "--note", help="change note recorded on every new version"),
+) -> None:
+    """Apply the directory as one atomic batch: all or nothing; re-running it changes nothing."""
+    _run_batch(directory, url, key, dry_run=False, note=note)
+
+
+@cli.command()
+def export(directory: Path = typer.Argument(..., file_okay=False), url: str = URL, key: str = KEY) -> None:
+    """Write the library out as YAML files (datasets/<name>.yaml, metrics/<key>.yaml)."""
+    from app.governance import client as code
+
+    try:
+        with _client(url, key) as http:
+            count = code.export(http, directory)
+    except code.ApplyError as err:
+        for line in err.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"exported {count} definitions to {directory}")
 
 
 def main() -> None:

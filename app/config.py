@@ -25,12 +25,21 @@ class Settings(BaseSettings):
     page_size_max: int = 500
     query_timeout_seconds: float = 30.0
     query_max_rows: int = 100_000
+    # Per source: queries running at once, requests allowed to wait, and how long they wait
+    # before a 503 with Retry-After.
+    source_max_concurrency: int = 4
+    source_max_queue: int = 32
+    source_queue_timeout_seconds: float = 1.0
     cache_ttl_seconds: int = 300
     cache_max_entries: int = 2_000
+    # Where cached results live: empty for this process, or redis://host:6379/0 shared by replicas.
+    cache_url: str | None = None
     # How a replica learns that definitions changed: "local" trusts this process's own writes
     # (one process on an embedded registry); "shared" asks the registry for its newest audit
     # sequence on each query (several replicas); "auto" picks local for SQLite, shared otherwise.
     registry_consistency: Literal["auto", "local", "shared"] = "auto"
+    # Deliver webhooks from this process; with several replicas, turn it on in one of them.
+    webhook_delivery: bool = True
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -12,14 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import CallerCache
 from app.api.graphql.schema import graphql_router
-from app.api.rest import admin, audit, catalog, health, kpi, query, sources
+from app.api.rest import admin, audit, catalog, governance, health, kpi, query, sources
 from app.config import Settings, get_settings
 from app.db import Database
 from app.engines import EnginePool
 from app.errors import AppError, invalid_from_pydantic
+from app.governance import delivery
 from app.ops import logs
 from app.ops.idempotency import Idempotency
-from app.query.cache import ResultCache
 from app.query.service import QueryService
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
 
@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        delivery.start(app)
         yield
+        await delivery.stop(app)
         await app.state.shutdown()
 
     app = FastAPI(
@@ -73,16 +75,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telemetry = Telemetry()
 
     engines = EnginePool()
-    app.state.queries = QueryService(db, engines, ResultCache(settings.cache_max_entries), settings)
+    app.state.queries = QueryService(db, engines, settings)
 
     async def shutdown() -> None:
+        await app.state.queries.cache.close()
         await engines.close_all()
         await db.dispose()
 
     app.state.shutdown = shutdown
     install_error_handlers(app)
     # /v1/query first: routes are matched in order and it is the hot path of every dashboard.
-    for router in (query.router, health.router, admin.router, sources.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
+    for router in (query.router, health.router, admin.router, sources.router, governance.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.add_middleware(Idempotency, db=db)

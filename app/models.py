@@ -4,8 +4,12 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Domain, Principal, RoleGrant
 from app.catalog.models import Entity, Revision
 from app.db import Base
+from app.governance.models import Deprecation, DomainPolicy, Proposal, Webhook, WebhookDelivery
 from app.kpi.models import Review
 from app.ops.models import IdempotencyRecord
 from app.sources.models import Source
 
-__all__ = ["ApiKey", "AuditEvent", "Base", "Domain", "Entity", "IdempotencyRecord", "Principal", "Review", "Revision", "RoleGrant", "Source"]
+__all__ = [
+    "ApiKey", "AuditEvent", "Base", "Deprecation", "Domain", "DomainPolicy", "Entity", "IdempotencyRecord",
+    "Principal", "Proposal", "Review", "Revision", "RoleGrant", "Source", "Webhook", "WebhookDelivery",
+]

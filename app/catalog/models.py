@@ -32,6 +32,8 @@ class Entity(Base):
     tags: Mapped[str] = mapped_column(Text, default="")  # "|a|b|": exact tag match by LIKE '%|a|%'
     search_text: Mapped[str] = mapped_column(Text, default="")  # casefolded key, name, synonyms, caliber
     current_version: Mapped[int] = mapped_column(default=1)
+    # Normalised calculation of a metric (app.governance.fingerprint): duplicate detection is an indexed lookup.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

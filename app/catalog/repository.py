@@ -104,3 +104,9 @@ async def search(
     if after_key is not None:
         query = query.where(Entity.key > after_key)
     return [(row.Entity, row.Revision) for row in await session.execute(query.order_by(Entity.key).limit(limit))]
+
+
+async def current_of_kinds(session: AsyncSession, kinds: Iterable[str]) -> list[tuple[Entity, Revision]]:
+    """The current revision of every entity of these kinds (lineage works on the whole graph)."""
+    query = _current_join(select(Entity, Revision)).where(Entity.kind.in_(list(kinds))).order_by(Entity.kind, Entity.key)
+    return [(row.Entity, row.Revision) for row in await session.execute(query)]

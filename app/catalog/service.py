@@ -22,6 +22,8 @@ from app.catalog.schemas import DiffOut, EntityOut, VersionOut
 from app.compiler import validate
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from app.governance import duplicates, lifecycle
+from app.governance.fingerprint import fingerprint
 from app.pagination import decode_cursor, next_cursor
 from app.sources.service import source_exists
 
@@ -61,6 +63,7 @@ def _index_fields(kind: Kind, definition: Any) -> dict[str, Any]:
         "level": getattr(definition, "level", None),
         "tags": "|" + "|".join(getattr(definition, "tags", [])) + "|",
         "search_text": "\n".join(w for w in words if w).casefold(),
+        "fingerprint": fingerprint(definition) if kind is METRIC else None,
     }
 
 
@@ -108,7 +111,7 @@ async def dataset_closure(session: AsyncSession, names: set[str], *, as_of: dt.d
     return found
 
 
-async def _check_references(session: AsyncSession, kind: Kind, definition: Any) -> None:
+async def check_references(session: AsyncSession, kind: Kind, definition: Any) -> None:
     await auth.require_domain(session, definition.domain, "/domain")
     if kind.check is not None:
         await kind.check(session, definition)
@@ -128,16 +131,39 @@ async def _check_references(session: AsyncSession, kind: Kind, definition: Any) 
 # --- writes --------------------------------------------------------------------------------
 
 
-async def create(session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "") -> EntityOut:
+def _review_required_error(kind: Kind, key: str) -> Conflict:
+    return Conflict(
+        f"changes to {kind.name} '{key}' need review in its domain: create it as a draft and submit it, or PATCH it through REST to propose",
+        code="REVIEW_REQUIRED",
+    )
+
+
+async def _duplicates(session: AsyncSession, kind: Kind, definition: Any, allow_duplicate: str | None) -> dict[str, Any]:
+    """Refuse an equivalent of an existing metric unless allowed; answers what to add to the audit event."""
+    return await duplicates.refuse(session, definition, allow_duplicate) if kind is METRIC else {}
+
+
+async def create(
+    session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "",
+    *, status: str = lifecycle.PUBLISHED, allow_duplicate: str | None = None,
+) -> EntityOut:
+    """Version 1. `status` is draft or published (request-level, not content); drafts are edited freely."""
     definition = kind.parse(data)
     caller.require_edit(definition.domain)
     key = getattr(definition, kind.key_field)
+    if status not in (lifecycle.PUBLISHED, lifecycle.DRAFT) or (status == lifecycle.DRAFT and kind.name not in lifecycle.GOVERNED_KINDS):
+        raise Invalid("status is 'draft' or 'published' (datasets and metrics only)", pointer="/status", code="INVALID_STATUS")
     if await repo.entity(session, kind.name, key):
         raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=f"{kind.name.upper()}_EXISTS")
-    await _check_references(session, kind, definition)
+    if status == lifecycle.PUBLISHED and kind.name in lifecycle.GOVERNED_KINDS and await lifecycle.review_required(session, definition.domain):
+        raise _review_required_error(kind, key)
+    await check_references(session, kind, definition)
+    extra = await _duplicates(session, kind, definition, allow_duplicate)
+    if status != lifecycle.PUBLISHED:
+        extra["status"] = status
     content = kind.dump(definition)
     now = utcnow()
-    entity = Entity(kind=kind.name, key=key, current_version=1, created_at=now, updated_at=now, **_index_fields(kind, definition))
+    entity = Entity(kind=kind.name, key=key, status=status, current_version=1, created_at=now, updated_at=now, **_index_fields(kind, definition))
     session.add(entity)
     try:
         await session.flush()
@@ -148,7 +174,7 @@ async def create(session: AsyncSession, caller: Caller, kind: Kind, data: Any, c
     await session.flush()
     await audit.record(
         session, actor=caller.name, action=f"{kind.name}.create", entity_kind=kind.name, entity_key=key,
-        after={"version": 1, "definition": content}, reason=change_note,
+        after={"version": 1, "definition": content, **extra}, reason=change_note,
     )
     return _out(kind, entity, revision)
 
@@ -176,9 +202,24 @@ def _check_if_match(if_match: str | None, current: int) -> None:
 
 
 async def update(
-    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None, change_note: str = ""
+    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None, change_note: str = "",
+    allow_duplicate: str | None = None,
 ) -> tuple[EntityOut, bool]:
-    """Append version N+1 (or nothing, when the content is unchanged); answer it and whether it changed."""
+    """Append version N+1 (or nothing, when the content is unchanged); answer it and whether it changed.
+
+    Where the domain requires review of published definitions this refuses (409 REVIEW_REQUIRED);
+    `app.governance.proposals.patch` turns such a change into a proposal instead.
+    """
+    entity, current, definition = await prepare_update(session, caller, kind, key, patch, if_match=if_match)
+    if await lifecycle.needs_review(session, entity) and sha256_of(kind.dump(definition)) != current.content_hash:
+        raise _review_required_error(kind, key)
+    return await append(session, caller, kind, entity, current, definition, change_note, allow_duplicate=allow_duplicate)
+
+
+async def prepare_update(
+    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None
+) -> tuple[Entity, Revision, Any]:
+    """Lock the entity, check rights, If-Match and lifecycle, and parse the merged definition."""
     if not isinstance(patch, dict):
         raise Invalid("a patch is a JSON object of the fields to change", pointer="", code="INVALID_PATCH")
     entity = await repo.entity(session, kind.name, key, lock=True)
@@ -189,12 +230,14 @@ async def update(
     for field in kind.immutable:
         if field in patch:
             raise Invalid(f"'{field}' cannot be changed", pointer=f"/{field}", code="IMMUTABLE_FIELD")
+    lifecycle.require_editable(entity)
     current = await repo.revision(session, entity.id, entity.current_version)
-    definition = kind.parse(_merge(current.content, patch))
-    return await _append(session, caller, kind, entity, current, definition, change_note)
+    return entity, current, kind.parse(_merge(current.content, patch))
 
 
-async def put(session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "") -> tuple[EntityOut, bool]:
+async def put(
+    session: AsyncSession, caller: Caller, kind: Kind, data: Any, change_note: str = "", *, allow_duplicate: str | None = None
+) -> tuple[EntityOut, bool]:
     """Set a whole definition: version 1, version N+1, or nothing when unchanged.
 
     For kinds written with set semantics in bulk (targets), where the key is the content's
@@ -205,26 +248,37 @@ async def put(session: AsyncSession, caller: Caller, kind: Kind, data: Any, chan
     key = getattr(definition, kind.key_field)
     entity = await repo.entity(session, kind.name, key, lock=True)
     if entity is None:
-        return await create(session, caller, kind, data, change_note), True
+        return await create(session, caller, kind, data, change_note, allow_duplicate=allow_duplicate), True
     if entity.domain != definition.domain:
         raise Invalid("'domain' cannot be changed", pointer="/domain", code="IMMUTABLE_FIELD")
     current = await repo.revision(session, entity.id, entity.current_version)
-    return await _append(session, caller, kind, entity, current, definition, change_note)
+    if current.content_hash == sha256_of(kind.dump(definition)):
+        return _out(kind, entity, current), False
+    lifecycle.require_editable(entity)
+    if await lifecycle.needs_review(session, entity):
+        raise _review_required_error(kind, key)
+    return await append(session, caller, kind, entity, current, definition, change_note, allow_duplicate=allow_duplicate)
 
 
-async def _append(
-    session: AsyncSession, caller: Caller, kind: Kind, entity: Entity, current: Revision, definition: Any, change_note: str
+async def append(
+    session: AsyncSession, caller: Caller, kind: Kind, entity: Entity, current: Revision, definition: Any, change_note: str,
+    *, allow_duplicate: str | None = None, author: str | None = None, audit_extra: dict[str, Any] | None = None,
 ) -> tuple[EntityOut, bool]:
-    """Append version N+1 with its audit event, or nothing when the content hash is unchanged."""
+    """Append version N+1 with its audit event, or nothing when the content hash is unchanged.
+
+    `author` (default: the caller) is who wrote the change; the caller is the audit actor, so an
+    accepted proposal records its author on the version and its approver on the event.
+    """
     key = entity.key
     content = kind.dump(definition)
     content_hash = sha256_of(content)
     if content_hash == current.content_hash:
         return _out(kind, entity, current), False
-    await _check_references(session, kind, definition)
+    await check_references(session, kind, definition)
+    extra = {**(audit_extra or {}), **await _duplicates(session, kind, definition, allow_duplicate)}
     now = utcnow()
     version = entity.current_version + 1
-    revision = Revision(entity_id=entity.id, version=version, content=content, content_hash=content_hash, author=caller.name, change_note=change_note, created_at=now)
+    revision = Revision(entity_id=entity.id, version=version, content=content, content_hash=content_hash, author=author or caller.name, change_note=change_note, created_at=now)
     session.add(revision)
     entity.current_version = version
     entity.updated_at = now
@@ -233,7 +287,7 @@ async def _append(
     await session.flush()
     await audit.record(
         session, actor=caller.name, action=f"{kind.name}.update", entity_kind=kind.name, entity_key=key,
-        before={"version": version - 1, "definition": current.content}, after={"version": version, "definition": content},
+        before={"version": version - 1, "definition": current.content}, after={"version": version, "definition": content, **extra},
         reason=change_note,
     )
     return _out(kind, entity, revision), True

@@ -24,7 +24,6 @@ from app.kpi import targets as kpi_targets
 from app.kpi.definitions import TargetIn
 from app.kpi.kinds import SCORECARD as SCORECARD_KIND
 from app.kpi.schemas import TargetBatch
-from app.query.cache import ResultCache
 from app.query.schemas import Filter, QueryRequest, TimeRange
 from app.query.service import QueryService
 from app.sources import service as sources
@@ -70,7 +69,7 @@ async def _actuals(queries: QueryService, metric: str, grain: str, scope: dict) 
 async def _install_kpis(db: Database, settings: Settings) -> int:
     """Targets derived from actual values × a rotating factor, and the company scorecard."""
     engines = EnginePool()
-    queries = QueryService(db, engines, ResultCache(100), settings)
+    queries = QueryService(db, engines, settings)
     items = []
     try:
         for plan, (metric, grain, scope, owner) in enumerate(TARGET_PLANS):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.catalog.definitions import Grain, MetricKey
+from app.governance.schemas import ResolutionWarning
 
 DimensionRef = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=127)
@@ -110,3 +111,4 @@ class QueryAnswer(BaseModel):
     rows: list[list[Any]]
     metrics: list[MetricInfo]
     cache: Literal["hit", "miss"]
+    warnings: list[ResolutionWarning] = Field(default_factory=list, description="deprecated or unpublished definitions used")

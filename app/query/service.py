@@ -20,9 +20,12 @@ from app.compiler.plan import CompiledQuery, Definitions, VersionedDataset, Vers
 from app.config import Settings
 from app.db import Database, as_utc
 from app.engines import EnginePool
+from app.engines.gate import SourceGates
 from app.errors import Invalid
+from app.governance.lifecycle import load_statuses, resolution_notes
+from app.governance.schemas import ResolutionWarning
 from app.kpi.answers import attach_targets
-from app.query.cache import ResultCache, cache_key
+from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
 from app.query.schemas import Column, MetricInfo, QueryAnswer, QueryRequest
 from app.sources.models import Source
@@ -40,14 +43,7 @@ class Prepared:
     url: str
     cache_key: str
     generation: int
-
-
-@dataclass
-class Result:
-    """A cached result: rows, and the JSON body of the answer as served from the cache."""
-
-    rows: list[list[Any]]
-    hit_body: bytes | None = None
+    warnings: list[ResolutionWarning]
 
 
 def json_value(value: Any) -> Any:
@@ -59,9 +55,11 @@ def json_value(value: Any) -> Any:
 
 
 class QueryService:
-    def __init__(self, db: Database, engines: EnginePool, cache: ResultCache, settings: Settings) -> None:
-        self.db, self.engines, self.cache, self.settings = db, engines, cache, settings
+    def __init__(self, db: Database, engines: EnginePool, settings: Settings) -> None:
+        self.db, self.engines, self.settings = db, engines, settings
+        self.cache = cache_from_settings(settings)
         self.freshness = Freshness(db, settings)
+        self.gates = SourceGates(settings.source_max_concurrency, settings.source_max_queue, settings.source_queue_timeout_seconds)
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
 
     async def prepare(self, caller: Caller, request: QueryRequest) -> Prepared:
@@ -89,6 +87,7 @@ class QueryService:
                 if key not in metrics:
                     when = f" at {as_of.isoformat()}" if as_of else ""
                     raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code="UNKNOWN_METRIC")
+            warnings = resolution_notes(await load_statuses(session, set(metrics)))  # 410 for a retired metric
             dataset_names = {m.definition.dataset for m in metrics.values() if m.definition.type == "simple"}
             dataset_names |= {d.split(".", 1)[0] for d in request.dimensions}
             datasets = await dataset_closure(session, dataset_names, as_of=as_of)
@@ -102,20 +101,21 @@ class QueryService:
             compiled = compile_query(request, definitions)
             url = (await connection_info(session, {compiled.source}, self.settings.secret_key))[compiled.source][1]
         key = cache_key(compiled.source, compiled.sql, compiled.params, compiled.metric_versions, compiled.dataset_versions)
-        return Prepared(compiled, metrics, url, key, generation)
+        return Prepared(compiled, metrics, url, key, generation, warnings)
 
     async def _result(self, request: QueryRequest, prepared: Prepared) -> tuple[Result, str]:
-        result = self.cache.get(prepared.cache_key)
+        result = await self.cache.get(prepared.cache_key)
         if result is not None:
             return result, "hit"
         compiled = prepared.compiled
         engine = await self.engines.get(compiled.source, prepared.url)
-        fetched = await engine.execute(
-            compiled.sql, compiled.params,
-            timeout=self.settings.query_timeout_seconds, max_rows=self.settings.query_max_rows,
-        )
+        async with self.gates.slot(compiled.source):
+            fetched = await engine.execute(
+                compiled.sql, compiled.params,
+                timeout=self.settings.query_timeout_seconds, max_rows=self.settings.query_max_rows,
+            )
         result = Result([[json_value(v) for v in row] for row in fetched.rows])
-        self.cache.put(prepared.cache_key, result, self._ttl(request, prepared.metrics))
+        await self.cache.put(prepared.cache_key, result, self._ttl(request, prepared.metrics))
         return result, "miss"
 
     def _answer(self, request: QueryRequest, prepared: Prepared, rows: list[list[Any]], status: str) -> QueryAnswer:
@@ -124,6 +124,7 @@ class QueryService:
             rows=rows,
             metrics=[self.info(k, prepared.metrics[k]) for k in request.metrics],
             cache=status,
+            warnings=prepared.warnings,
         )
 
     async def resolve(self, caller: Caller, request: QueryRequest) -> QueryAnswer:

@@ -12,6 +12,8 @@ from app.catalog.kinds import DATASET, METRIC, Kind
 from app.catalog.schemas import DiffOut, EntityOut, Page
 from app.db import as_utc
 from app.errors import Invalid, responses
+from app.governance import duplicates, proposals
+from app.governance.schemas import ProposalOut
 
 Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$")]
 
@@ -23,6 +25,18 @@ def _split_note(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     if not isinstance(note, str) or len(note) > 2000:
         raise Invalid("change_note is a string of at most 2000 characters", pointer="/change_note", code="INVALID_FIELD")
     return body, note
+
+
+def _split_options(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Request-level `allow_duplicate` + `duplicate_reason` (not content): the reason, or None."""
+    body = dict(body)
+    return body, duplicates.allow_reason(body.pop("allow_duplicate", None), body.pop("duplicate_reason", None))
+
+
+def _split_status(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Request-level `status` on create: "published" (default) or "draft" (not content)."""
+    body = dict(body)
+    return body, body.pop("status", None) or "published"
 
 
 def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRouter:
@@ -51,7 +65,9 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=EntityOut, responses=responses(409), name=f"create_{kind.name}")
     async def create_entity(body: Annotated[dict[str, Any], definition_body], caller: CurrentCaller, session: WriteSession, response: Response) -> EntityOut:
         definition, note = _split_note(body)
-        answer = await service.create(session, caller, kind, definition, note)
+        definition, allow = _split_options(definition)
+        definition, status_ = _split_status(definition)
+        answer = await service.create(session, caller, kind, definition, note, status=status_, allow_duplicate=allow)
         response.headers["ETag"] = service.etag(answer.version)
         response.headers["Location"] = f"/v1/{plural}/{answer.key}"
         return answer
@@ -70,7 +86,10 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
             response.headers["ETag"] = service.etag(answer.version)
         return answer
 
-    @router.patch("/{key}", response_model=EntityOut, responses=responses(404, 409, 412, 428), name=f"update_{kind.name}")
+    @router.patch(
+        "/{key}", response_model=EntityOut | ProposalOut, name=f"update_{kind.name}",
+        responses={**responses(404, 409, 412, 428), 202: {"model": ProposalOut, "description": "the domain requires review: a proposal was opened"}},
+    )
     async def update_entity(
         key: str,
         body: Annotated[dict[str, Any], Body(description="the fields to change (JSON merge patch; null removes a field) plus an optional change_note")],
@@ -78,9 +97,14 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
         session: WriteSession,
         response: Response,
         if_match: Annotated[str | None, Header(description="the ETag of the version being changed")] = None,
-    ) -> EntityOut:
+    ) -> EntityOut | ProposalOut:
         patch, note = _split_note(body)
-        answer, _changed = await service.update(session, caller, kind, key, patch, if_match=if_match, change_note=note)
+        patch, allow = _split_options(patch)
+        answer = await proposals.patch(session, caller, kind, key, patch, if_match=if_match, change_note=note, allow_duplicate=allow)
+        if isinstance(answer, ProposalOut):
+            response.status_code = status.HTTP_202_ACCEPTED
+            response.headers["Location"] = f"/v1/proposals/{answer.id}"
+            return answer
         response.headers["ETag"] = service.etag(answer.version)
         return answer
 

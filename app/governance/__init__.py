@@ -1,0 +1,1 @@
+"""Governance: lifecycle and review, lineage and impact, duplicates, batches, change feed, webhooks."""

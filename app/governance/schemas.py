@@ -1,0 +1,200 @@
+"""Request and answer shapes of governance: policy, lifecycle, proposals, lineage, batches, changes, webhooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.catalog.definitions import MetricKey, Name
+
+Note = Annotated[str, StringConstraints(max_length=2000)]
+Comment = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyIn(Strict):
+    review_required: bool | None = Field(default=None, description="changes to published definitions become proposals")
+    refuse_duplicates: bool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
+
+
+class PolicyOut(BaseModel):
+    domain: str
+    review_required: bool
+    refuse_duplicates: bool
+
+
+class DeprecateIn(Strict):
+    replacement: MetricKey | None = Field(default=None, description="key of the definition that replaces this one")
+    sunset: dt.date | None = Field(default=None, description="the date after which it may be retired")
+    reason: Note = ""
+
+
+class RetireIn(Strict):
+    reason: Note = ""
+
+
+class SubmitIn(Strict):
+    change_note: Note = ""
+
+
+class ReviewIn(Strict):
+    comment: Comment
+
+
+class LifecycleOut(BaseModel):
+    kind: str
+    key: str
+    status: str
+    version: int
+    replacement: str | None = None
+    sunset: dt.date | None = None
+    reason: str = ""
+
+
+class ProposalOut(BaseModel):
+    id: int
+    kind: str
+    key: str
+    domain: str
+    action: str = Field(description="change (a new version of a published definition) | publish (a submitted draft)")
+    state: str = Field(description="open | accepted | rejected")
+    base_version: int
+    author: str
+    change_note: str
+    definition: dict[str, Any]
+    reviewer: str | None
+    review_comment: str
+    result_version: int | None
+    created_at: dt.datetime
+    reviewed_at: dt.datetime | None
+
+
+class ResolutionWarning(BaseModel):
+    code: str
+    metric: str
+    message: str
+    replacement: str | None = None
+    sunset: dt.date | None = None
+
+
+class Node(BaseModel):
+    id: str = Field(description="kind:key, e.g. metric:sales.gmv, column:orders.amount")
+    kind: str
+    key: str
+    domain: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    version: int | None = None
+
+
+class Edge(BaseModel):
+    source: str = Field(description="id of the upstream node")
+    target: str = Field(description="id of the downstream node")
+    relation: str
+
+
+class LineageOut(BaseModel):
+    root: str
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+class ImpactItem(BaseModel):
+    kind: str
+    key: str
+    domain: str | None
+    owner: str | None
+    status: str | None
+    distance: int = Field(description="hops from the changed definition")
+
+
+class ImpactOut(BaseModel):
+    root: str
+    items: list[ImpactItem]
+    owners: list[str]
+
+
+class DuplicateGroup(BaseModel):
+    fingerprint: str
+    metrics: list[str]
+
+
+class BatchItem(Strict):
+    kind: Literal["dataset", "metric"]
+    definition: dict[str, Any]
+    origin: Annotated[str, StringConstraints(max_length=500)] | None = Field(default=None, description="where it came from (a file name); echoed in errors")
+    allow_duplicate: bool = False
+    duplicate_reason: Note = ""
+
+
+class BatchIn(Strict):
+    items: list[BatchItem] = Field(max_length=5000)
+    dry_run: bool = False
+    change_note: Note = ""
+
+
+class BatchResult(BaseModel):
+    kind: str
+    key: str
+    action: str = Field(description="create | update | unchanged")
+    version: int
+    changes: list[dict[str, Any]] = Field(default_factory=list, description="field-level diff of an update")
+
+
+class BatchOut(BaseModel):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    items: list[BatchResult]
+
+
+class ChangeOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    kind: str
+    key: str
+    domain: str | None
+    version: int | None
+
+
+class ChangesPage(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: str | None = Field(description="pass as ?after= to continue; null when this page is the end")
+    cursor: str = Field(description="where the feed stands now; poll again with ?after= this")
+
+
+class WebhookIn(Strict):
+    url: AnyHttpUrl
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=500)] = Field(description="HMAC key; write-only")
+    domain: Name | None = None
+    metric: MetricKey | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    domain: str | None
+    metric: str | None
+    active: bool
+    last_seq: int
+    created_by: str
+    created_at: dt.datetime
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    seq: int
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str
+    next_attempt_at: dt.datetime
+    delivered_at: dt.datetime | None

@@ -1,0 +1,110 @@
+"""Webhook subscriptions: per domain or metric, a write-only secret kept encrypted, HMAC-signed bodies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.audit.models import AuditEvent
+from app.auth import service as auth
+from app.auth.principal import Caller
+from app.catalog import repository as repo
+from app.db import utcnow
+from app.errors import Forbidden, Invalid, NotFound
+from app.governance.models import Webhook, WebhookDelivery
+from app.governance.schemas import DeliveryOut, WebhookIn, WebhookOut
+from app.pagination import decode_cursor, next_cursor
+
+SIGNATURE_HEADER = "X-Yardstick-Signature"
+
+
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(b"yardstick-webhook-secret:" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def encrypt(secret: str, secret_key: str) -> str:
+    return _fernet(secret_key).encrypt(secret.encode()).decode()
+
+
+def decrypt(token: str, secret_key: str) -> str:
+    return _fernet(secret_key).decrypt(token.encode()).decode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The X-Yardstick-Signature value: `sha256=` + hex HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def out(hook: Webhook) -> WebhookOut:
+    return WebhookOut(id=hook.id, url=hook.url, domain=hook.domain, metric=hook.metric, active=hook.active,
+                      last_seq=hook.last_seq, created_by=hook.created_by, created_at=hook.created_at)
+
+
+async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_key: str) -> WebhookOut:
+    """Subscribe to future changes of a domain or a metric the caller can read (all changes: admins only)."""
+    domain = body.domain
+    if body.metric is not None:
+        metric = await repo.entity(session, "metric", body.metric)
+        if metric is None:
+            raise Invalid(f"metric '{body.metric}' is not registered", pointer="/metric", code="UNKNOWN_METRIC")
+        if domain is not None and domain != metric.domain:
+            raise Invalid(f"metric '{body.metric}' belongs to domain '{metric.domain}'", pointer="/domain", code="INVALID_FIELD")
+        domain = metric.domain
+    if domain is None:
+        caller.require_admin()
+    else:
+        await auth.require_domain(session, domain, "/domain")
+        caller.require_read(domain)
+    now = utcnow()
+    last = await session.scalar(select(func.max(AuditEvent.seq))) or 0
+    hook = Webhook(url=str(body.url), secret_encrypted=encrypt(body.secret, secret_key), domain=domain, metric=body.metric,
+                   created_by=caller.name, active=True, last_seq=last, created_at=now)
+    session.add(hook)
+    await session.flush()
+    await audit.record(session, actor=caller.name, action="webhook.create", entity_kind="webhook", entity_key=str(hook.id),
+                       after={"url": hook.url, "domain": domain, "metric": body.metric})
+    return out(hook)
+
+
+async def _owned(session: AsyncSession, caller: Caller, hook_id: int) -> Webhook:
+    hook = await session.get(Webhook, hook_id)
+    if hook is None:
+        raise NotFound(f"webhook {hook_id} not found", code="WEBHOOK_NOT_FOUND")
+    if hook.created_by != caller.name and not caller.is_admin:
+        raise Forbidden("only its creator or an admin sees a webhook")
+    return hook
+
+
+async def listing(session: AsyncSession, caller: Caller) -> list[WebhookOut]:
+    query = select(Webhook).order_by(Webhook.id)
+    if not caller.is_admin:
+        query = query.where(Webhook.created_by == caller.name)
+    return [out(h) for h in (await session.scalars(query)).all()]
+
+
+async def deactivate(session: AsyncSession, caller: Caller, hook_id: int) -> WebhookOut:
+    hook = await _owned(session, caller, hook_id)
+    if hook.active:
+        hook.active = False
+        await session.flush()
+        await audit.record(session, actor=caller.name, action="webhook.delete", entity_kind="webhook", entity_key=str(hook.id))
+    return out(hook)
+
+
+async def deliveries(session: AsyncSession, caller: Caller, hook_id: int, *, cursor: str | None, limit: int) -> tuple[list[DeliveryOut], str | None]:
+    await _owned(session, caller, hook_id)
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == hook_id, WebhookDelivery.id > (decode_cursor(cursor, int) or 0))
+        .order_by(WebhookDelivery.id).limit(limit)
+    )
+    rows = (await session.scalars(query)).all()
+    items = [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
+    return items, next_cursor(items, limit, rows[-1].id if rows else None)
