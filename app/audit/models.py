@@ -15,6 +15,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_entity", "entity_kind", "entity_key"),
+        # GET /v1/audit?entity_key=… pages in sequence order: one index range scan.
+        Index("ix_audit_events_entity_key_seq", "entity_key", "seq"),
         Index("ix_audit_events_actor", "actor"),
         Index("ix_audit_events_at", "at"),
     )

@@ -24,7 +24,8 @@ GENESIS = "0" * 64
 CHAIN_LOCK = 7_221_340
 
 
-def event_hash(event: AuditEvent) -> str:
+def event_hash(event) -> str:
+    """SHA-256 of an event's canonical JSON (an AuditEvent or a row with the same columns)."""
     fields = {
         "seq": event.seq,
         "at": event.at.astimezone(dt.timezone.utc).isoformat(),
@@ -128,10 +129,10 @@ async def verify(session: AsyncSession, *, batch: int = 2000) -> Verification:
     """Recompute the whole chain in sequence order; name the first event that does not hold."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     while True:
+        # Plain rows, not ORM objects: verification reads the whole log and only needs the values.
+        table = AuditEvent.__table__
         events = (
-            await session.scalars(
-                select(AuditEvent).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch)
-            )
+            await session.execute(select(table).where(table.c.seq >= expected_seq).order_by(table.c.seq).limit(batch))
         ).all()
         if not events:
             return Verification(ok=True, events=count)

@@ -39,6 +39,23 @@ class Loaded:
     domain: str
 
 
+MAX_NOTE = 2000
+
+
+def check_note(note: object) -> str:
+    """A change note: why a change was made, kept with the version and in the audit log."""
+    if note is None:
+        return ""
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise Invalid(f"change_note is a string of at most {MAX_NOTE} characters", pointer="/change_note", code="INVALID_FIELD")
+    return note
+
+
+async def current_many(session: AsyncSession, kind: Kind, keys: set[str]) -> dict[str, EntityOut]:
+    """The current versions of several entities in one query (for batch loaders)."""
+    return {e.key: _out(kind, e, r) for e, r in await repo.current_many(session, kind.name, keys)}
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

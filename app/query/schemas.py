@@ -112,3 +112,17 @@ class QueryAnswer(BaseModel):
     metrics: list[MetricInfo]
     cache: Literal["hit", "miss"]
     warnings: list[ResolutionWarning] = Field(default_factory=list, description="deprecated or unpublished definitions used")
+
+
+class CompiledSql(BaseModel):
+    source: str
+    dialect: str
+    sql: str
+    params: list[Any]
+
+
+class SqlAnswer(BaseModel):
+    """What POST /v1/query/sql answers: the SQL per source, without running it."""
+
+    queries: list[CompiledSql]
+    metrics: list[MetricInfo]

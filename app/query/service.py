@@ -27,7 +27,7 @@ from app.governance.schemas import ResolutionWarning
 from app.kpi.answers import attach_targets
 from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
-from app.query.schemas import Column, MetricInfo, QueryAnswer, QueryRequest
+from app.query.schemas import Column, CompiledSql, MetricInfo, QueryAnswer, QueryRequest, SqlAnswer
 from app.sources.models import Source
 from app.sources.service import connection_info
 
@@ -125,6 +125,15 @@ class QueryService:
             metrics=[self.info(k, prepared.metrics[k]) for k in request.metrics],
             cache=status,
             warnings=prepared.warnings,
+        )
+
+    async def compile(self, caller: Caller, request: QueryRequest) -> SqlAnswer:
+        """The SQL that would answer the request, with its parameters, without running it."""
+        prepared = await self.prepare(caller, request)
+        c = prepared.compiled
+        return SqlAnswer(
+            queries=[CompiledSql(source=c.source, dialect=c.dialect, sql=c.sql, params=[json_value(p) for p in c.params])],
+            metrics=[self.info(k, prepared.metrics[k]) for k in request.metrics],
         )
 
     async def resolve(self, caller: Caller, request: QueryRequest) -> QueryAnswer:

@@ -10,7 +10,7 @@ import strawberry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from strawberry.scalars import JSON
 
-from app.errors import Invalid, invalid_from_pydantic
+from app.errors import invalid_from_pydantic
 from app.query.schemas import QueryRequest
 
 Short = Annotated[str, Field(max_length=200)]
@@ -55,13 +55,6 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         return model.model_validate({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
         raise invalid_from_pydantic(exc.errors()) from None
-
-
-def change_note(note: str) -> str:
-    """The same rule as REST's `change_note` beside the definition."""
-    if len(note) > 2000:
-        raise Invalid("change_note is a string of at most 2000 characters", pointer="/change_note", code="INVALID_FIELD")
-    return note
 
 
 @strawberry.input(description="time.grain: day | week | month | quarter | year; start inclusive, end exclusive (YYYY-MM-DD)")

@@ -53,8 +53,7 @@ class Loaders:
     async def _datasets(self, names: list[str]) -> list[EntityOut | AppError | None]:
         """Current dataset versions; one the caller may not read is a FORBIDDEN error on that field."""
         async with self.db.session() as session:
-            rows = await repo.current_many(session, DATASET.name, set(names))
-        found = {e.key: catalog._out(DATASET, e, r) for e, r in rows}
+            found = await catalog.current_many(session, DATASET, set(names))
         return [self._readable(found.get(n)) for n in names]
 
     def _readable(self, out: EntityOut | None) -> EntityOut | AppError | None:

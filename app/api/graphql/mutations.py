@@ -13,7 +13,6 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.api.graphql.errors import StaleVersionError
-from app.api.graphql.inputs import change_note as checked_note
 from app.api.graphql.types import Dataset, Metric
 from app.catalog import service as catalog
 from app.catalog.kinds import DATASET, METRIC, Kind
@@ -24,14 +23,14 @@ DatasetUpdate = Annotated[Dataset | StaleVersionError, strawberry.union("Dataset
 
 
 async def _create(info: Info, kind: Kind, definition: JSON, note: str):
-    caller, note = info.context.caller, checked_note(note)
+    caller, note = info.context.caller, catalog.check_note(note)
     async with info.context.db.session(write=True) as session:
         out = await catalog.create(session, caller, kind, definition, note)
     return ENTITY[kind.name].from_out(out)
 
 
 async def _update(info: Info, kind: Kind, key: str, patch: JSON, expected_version: int, note: str):
-    caller, note = info.context.caller, checked_note(note)
+    caller, note = info.context.caller, catalog.check_note(note)
     async with info.context.db.session(write=True) as session:
         out, _changed = await catalog.update(
             session, caller, kind, key, patch, if_match=catalog.etag(expected_version), change_note=note,

@@ -17,7 +17,6 @@ from app.auth import service as auth
 from app.catalog import service as catalog
 from app.catalog.kinds import DATASET, METRIC, Kind
 from app.db import as_utc
-from app.query.service import json_value
 from app.sources import service as sources
 
 ENTITY = {"dataset": Dataset, "metric": Metric}
@@ -144,11 +143,8 @@ class Query:
 
     @strawberry.field(description="The SQL `resolve` would run, per source, without running it (POST /v1/query/sql).")
     async def compile(self, info: Info, input: QueryInput) -> CompiledQuery:
-        request = query_request(input)
-        queries = info.context.queries
-        prepared = await queries.prepare(info.context.caller, request)
-        c = prepared.compiled
+        answer = await info.context.queries.compile(info.context.caller, query_request(input))
         return CompiledQuery(
-            queries=[CompiledSql(source=c.source, dialect=c.dialect, sql=c.sql, params=[json_value(p) for p in c.params])],
-            metrics=[from_model(MetricInfo, queries.info(k, prepared.metrics[k])) for k in request.metrics],
+            queries=[from_model(CompiledSql, q) for q in answer.queries],
+            metrics=[from_model(MetricInfo, m) for m in answer.metrics],
         )

@@ -11,7 +11,7 @@ from app.catalog import service
 from app.catalog.kinds import DATASET, METRIC, Kind
 from app.catalog.schemas import DiffOut, EntityOut, Page
 from app.db import as_utc
-from app.errors import Invalid, responses
+from app.errors import responses
 from app.governance import duplicates, proposals
 from app.governance.schemas import ProposalOut
 
@@ -21,10 +21,7 @@ Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$"
 def _split_note(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """`change_note` rides along in the body beside the definition fields."""
     body = dict(body)
-    note = body.pop("change_note", None) or ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise Invalid("change_note is a string of at most 2000 characters", pointer="/change_note", code="INVALID_FIELD")
-    return body, note
+    return body, service.check_note(body.pop("change_note", None))
 
 
 def _split_options(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from app.api.deps import CurrentCaller, current_caller
 from app.errors import invalid_from_pydantic, responses
-from app.query.service import json_value
-from app.query.schemas import MetricInfo, QueryAnswer, QueryRequest
+from app.query.schemas import QueryAnswer, QueryRequest, SqlAnswer
 
 router = APIRouter(prefix="/v1/query", tags=["query"], responses=responses(401, 403, 422, 502, 503, 504))
-
-
-class CompiledSql(BaseModel):
-    source: str
-    dialect: str
-    sql: str
-    params: list[Any]
-
-
-class SqlAnswer(BaseModel):
-    queries: list[CompiledSql]
-    metrics: list[MetricInfo]
 
 
 def _csv(answer: QueryAnswer) -> Response:
@@ -64,9 +50,4 @@ async def query(request: Request) -> Response:
 
 @router.post("/sql", response_model=SqlAnswer)
 async def query_sql(body: QueryRequest, caller: CurrentCaller, request: Request) -> SqlAnswer:
-    prepared = await request.app.state.queries.prepare(caller, body)
-    c = prepared.compiled
-    return SqlAnswer(
-        queries=[CompiledSql(source=c.source, dialect=c.dialect, sql=c.sql, params=[json_value(p) for p in c.params])],
-        metrics=[request.app.state.queries.info(k, prepared.metrics[k]) for k in body.metrics],
-    )
+    return await request.app.state.queries.compile(caller, body)
