@@ -25,6 +25,9 @@ NAMING_CONVENTION = {
 }
 
 
+CHANGED = "yardstick.changed"  # session.info flag: this unit of work accepted a change
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -80,8 +83,8 @@ class Database:
         # SQLite has one writer at a time; serialising writers here turns "database is locked"
         # into an orderly queue. PostgreSQL writers serialise on row locks instead.
         self._write_lock = asyncio.Lock()
-        # Bumped after every committed write of this process: cached definitions built at an
-        # older generation are rebuilt (see app/query/freshness.py).
+        # Bumped after every committed unit of work that changed something (it wrote an audit
+        # event): cached definitions built at an older generation are rebuilt (app/query/freshness.py).
         self.generation = 0
 
     @asynccontextmanager
@@ -101,7 +104,8 @@ class Database:
                 yield session
                 if write:
                     await session.commit()
-                    self.generation += 1
+                    if session.info.get(CHANGED):
+                        self.generation += 1
                 # A read-only unit just closes: loaded objects stay usable, nothing is written.
             except BaseException:
                 await session.rollback()

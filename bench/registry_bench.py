@@ -97,11 +97,14 @@ async def measure(db: Database, n: int, runs: int) -> dict[str, Timing]:
             return await fn(session)
 
     mid = T0 + dt.timedelta(days=5, hours=12)
+    last = metric_content(n - 1, 10)
+    rare = last["synonyms"][0]  # "<word><n-1>": one metric matches, so the whole table is searched
     return {
         "get": await time_async(lambda: read(lambda s: catalog.get(s, READER, METRIC, next(it))), runs),
         "get as_of": await time_async(lambda: read(lambda s: catalog.get(s, READER, METRIC, next(it), as_of=mid)), runs),
         "versions list": await time_async(lambda: read(lambda s: catalog.versions(s, READER, METRIC, next(it), cursor=None, limit=100)), runs),
-        "text search": await time_async(lambda: read(lambda s: catalog.search(s, READER, METRIC, cursor=None, limit=50, text="复购率")), runs),
+        "text search, common word": await time_async(lambda: read(lambda s: catalog.search(s, READER, METRIC, cursor=None, limit=50, text="复购率")), runs),
+        "text search, one match": await time_async(lambda: read(lambda s: catalog.search(s, READER, METRIC, cursor=None, limit=50, text=rare)), runs),
         "audit listing": await time_async(lambda: read(lambda s: audit.list_events(s, audit.AuditFilter(entity_key=next(it)), after_seq=0, limit=100)), runs),
         "audit verify": await time_async(lambda: read(lambda s: audit.verify(s)), 3),
     }

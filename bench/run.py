@@ -19,6 +19,7 @@ import typer
 
 BENCHES = ["compile", "overhead", "throughput", "registry", "memory"]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
+SECTIONS = Path(__file__).resolve().parent / "sections"  # the latest section of each bench, kept in git
 app = typer.Typer(add_completion=False)
 
 
@@ -41,19 +42,21 @@ def main(
     write: bool = typer.Option(True, help="write bench/REPORT.md"),
 ) -> None:
     chosen = [b for b in only.split(",") if b]
-    lines = ["# Yardstick benchmarks", "", f"`python -m bench.run{' --full' if full else ''}` — each figure is a median with min–max; "
-             "each headline is a ratio against a baseline measured in the same run.", "", *machine(), ""]
+    SECTIONS.mkdir(exist_ok=True)
     for name in chosen:
         module = importlib.import_module(f"bench.{name}_bench")
         started = time.perf_counter()
         typer.echo(f"running {name} …")
-        result = module.run(full)
-        section = module.report(result)
-        section.append(f"_({name}: {time.perf_counter() - started:.0f} s)_")
-        section.append("")
+        section = module.report(module.run(full))
+        section += [f"_({name}{' --full' if full else ''}: {time.perf_counter() - started:.0f} s, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC)_", ""]
         typer.echo("\n".join(section))
-        lines += section
+        if write:
+            (SECTIONS / f"{name}.md").write_text("\n".join(section))
     if write:
+        lines = ["# Yardstick benchmarks", "", "`make bench` (small sizes, about a minute each) or `python -m bench.run --full` (report sizes); "
+                 "each figure is a median with min–max; each headline is a ratio against a baseline measured in the same run.", "",
+                 *machine(), ""]
+        lines += [(SECTIONS / f"{name}.md").read_text() for name in BENCHES if (SECTIONS / f"{name}.md").exists()]
         REPORT.write_text("\n".join(lines) + "\n")
         typer.echo(f"wrote {REPORT}")
 

@@ -14,6 +14,7 @@ from app.auth import service as auth
 from app.auth.principal import Caller
 from app.config import Settings
 from app.db import Database
+from app.singleflight import SingleFlight
 
 
 def get_db(request: Request) -> Database:
@@ -43,8 +44,10 @@ async def current_caller(request: Request) -> Caller:
     return caller
 
 
-ReadSession = Annotated[AsyncSession, Depends(read_session)]
-WriteSession = Annotated[AsyncSession, Depends(write_session)]
+# scope="function": the unit of work ends (commits) before the response is sent, so an
+# acknowledged write is durable and visible to the caller's next request on any replica.
+ReadSession = Annotated[AsyncSession, Depends(read_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
@@ -61,6 +64,7 @@ class CallerCache:
     def __init__(self, db: Database, ttl: float = 5.0) -> None:
         self.db, self.ttl = db, ttl
         self._known: dict[str, tuple[float, Caller]] = {}
+        self._verifying = SingleFlight()
 
     async def authenticate(self, token: str | None) -> Caller:
         now = time.monotonic()
@@ -68,12 +72,15 @@ class CallerCache:
         hit = self._known.get(slot)
         if hit and now - hit[0] < self.ttl:
             return hit[1]
-        async with self.db.session() as session:
-            caller = await auth.authenticate(session, token)
+        caller = await self._verifying.run(slot, lambda: self._verify(token))
         if len(self._known) > 10_000:
             self._known.clear()
         self._known[slot] = (now, caller)
         return caller
+
+    async def _verify(self, token: str | None) -> Caller:
+        async with self.db.session() as session:
+            return await auth.authenticate(session, token)
 
     def forget(self) -> None:
         self._known.clear()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.models import AuditEvent
 from app.canonical import sha256_of
 from app.auth.principal import Caller
-from app.db import as_utc, utcnow
+from app.db import CHANGED, as_utc, utcnow
 from app.pagination import decode_cursor, next_cursor
 
 GENESIS = "0" * 64
@@ -70,6 +70,7 @@ async def record(
     )
     event.hash = event_hash(event)
     session.add(event)
+    session.info[CHANGED] = True
     await session.flush()
     return event
 

@@ -29,6 +29,7 @@ from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
 from app.query.schemas import Column, CompiledSql, MetricInfo, QueryAnswer, QueryRequest, SqlAnswer
 from app.sources.models import Source
+from app.singleflight import SingleFlight
 from app.sources.service import connection_info
 
 PREPARED_CACHE_SIZE = 2_000
@@ -61,6 +62,7 @@ class QueryService:
         self.freshness = Freshness(db, settings)
         self.gates = SourceGates(settings.source_max_concurrency, settings.source_max_queue, settings.source_queue_timeout_seconds)
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
+        self._loading = SingleFlight()
 
     async def prepare(self, caller: Caller, request: QueryRequest) -> Prepared:
         """The request resolved and compiled (from the cache while the registry is unchanged); rights checked."""
@@ -68,7 +70,7 @@ class QueryService:
         shape = request.model_dump_json(exclude={"include"})
         prepared = self._prepared.get(shape)
         if prepared is None or prepared.generation != generation:
-            prepared = await self._load(request, generation)
+            prepared = await self._loading.run((shape, generation), lambda: self._load(request, generation))
             self._prepared[shape] = prepared
             while len(self._prepared) > PREPARED_CACHE_SIZE:
                 self._prepared.popitem(last=False)

@@ -120,3 +120,43 @@ async def test_dataset_versions_and_as_of_before_creation(client, admin_key):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "VERSION_NOT_FOUND"
     diff = await ok(await client.get("/v1/datasets/orders/diff?from=1&to=2", headers=bearer(editor)))
     assert [c["path"] for c in diff["changes"]] == ["/description"]
+
+
+async def test_acknowledged_write_is_committed_before_the_answer(admin_key, app):
+    """The unit of work commits before the response starts: a client never hears 201 for an
+    uncommitted change (checked at the ASGI level, where the response start is observable)."""
+    import json
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    committed: list[float] = []
+    started: list[float] = []
+    def mark(session):
+        committed.append(time.monotonic())
+
+    event.listen(Session, "after_commit", mark)
+    body = json.dumps({"name": "finance"}).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/domains", "raw_path": b"/v1/domains", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"t"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"authorization", f"Bearer {admin_key}".encode())],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            started.append(time.monotonic())
+            assert message["status"] == 201
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        event.remove(Session, "after_commit", mark)
+    assert committed and started and max(committed) <= started[0]
