@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -81,6 +82,11 @@ class QueryRequest(Strict):
         default_factory=list, max_length=1,
         description="targets: add <metric>__target, __achievement, __status and __target_source columns (plan targets)",
     )
+
+    @cached_property
+    def shape(self) -> str:
+        """The request as canonical JSON, less what does not change the values: a cache key."""
+        return self.model_dump_json(exclude={"include"})
 
     @model_validator(mode="after")
     def _unique(self) -> QueryRequest:

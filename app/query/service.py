@@ -67,7 +67,7 @@ class QueryService:
     async def prepare(self, caller: Caller, request: QueryRequest) -> Prepared:
         """The request resolved and compiled (from the cache while the registry is unchanged); rights checked."""
         generation = await self.freshness.generation()
-        shape = request.model_dump_json(exclude={"include"})
+        shape = request.shape
         prepared = self._prepared.get(shape)
         if prepared is None or prepared.generation != generation:
             prepared = await self._loading.run((shape, generation), lambda: self._load(request, generation))

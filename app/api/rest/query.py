@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import OrderedDict
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -23,11 +24,33 @@ def _csv(answer: QueryAnswer) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Cache": answer.cache})
 
 
+class ParsedBodies:
+    """Dashboards send the same bodies again and again: a valid body is parsed once and its
+    (immutable) QueryRequest reused; an invalid one is parsed, and refused, every time."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[bytes, QueryRequest] = OrderedDict()
+        self._size = size
+
+    def parse(self, body: bytes) -> QueryRequest:
+        parsed = self._items.get(body)
+        if parsed is not None:
+            return parsed
+        try:
+            parsed = QueryRequest.model_validate_json(body)
+        except ValidationError as exc:
+            raise invalid_from_pydantic(exc.errors()) from None
+        self._items[body] = parsed
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return parsed
+
+
+_bodies = ParsedBodies()
+
+
 async def _parsed(request: Request) -> QueryRequest:
-    try:
-        return QueryRequest.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise invalid_from_pydantic(exc.errors()) from None
+    return _bodies.parse(await request.body())
 
 
 @router.post(
