@@ -90,7 +90,9 @@ async def review_required(session: AsyncSession, domain: str) -> bool:
 
 
 async def refuses_duplicates(session: AsyncSession, domain: str) -> bool:
-    return bool(await session.scalar(select(DomainPolicy.refuse_duplicates).where(DomainPolicy.domain == domain)))
+    """One indicator, one caliber: equivalents are refused unless a domain's admin turned that off."""
+    refuse = await session.scalar(select(DomainPolicy.refuse_duplicates).where(DomainPolicy.domain == domain))
+    return True if refuse is None else refuse
 
 
 async def needs_review(session: AsyncSession, entity: Entity) -> bool:
@@ -99,7 +101,7 @@ async def needs_review(session: AsyncSession, entity: Entity) -> bool:
 
 
 def _policy_out(domain: str, row: DomainPolicy | None) -> PolicyOut:
-    return PolicyOut(domain=domain, review_required=bool(row and row.review_required), refuse_duplicates=bool(row and row.refuse_duplicates))
+    return PolicyOut(domain=domain, review_required=bool(row and row.review_required), refuse_duplicates=True if row is None else row.refuse_duplicates)
 
 
 async def get_policy(session: AsyncSession, caller: Caller, domain: str) -> PolicyOut:
@@ -115,7 +117,7 @@ async def set_policy(session: AsyncSession, caller: Caller, domain: str, body: P
     row = await session.get(DomainPolicy, domain)
     before = _policy_out(domain, row)
     if row is None:
-        row = DomainPolicy(domain=domain, review_required=False, refuse_duplicates=False)
+        row = DomainPolicy(domain=domain, review_required=False, refuse_duplicates=True)
         session.add(row)
     for field, value in body.model_dump(exclude_none=True).items():
         setattr(row, field, value)

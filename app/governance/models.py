@@ -18,7 +18,7 @@ class DomainPolicy(Base):
 
     domain: Mapped[str] = mapped_column(String(63), primary_key=True)
     review_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    refuse_duplicates: Mapped[bool] = mapped_column(Boolean, default=False)
+    refuse_duplicates: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str] = mapped_column(String(63))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

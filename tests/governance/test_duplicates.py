@@ -53,7 +53,11 @@ def test_commutative_arithmetic_and_in_lists():
 async def test_api_refuses_duplicates_where_the_domain_asks(client, team):
     await ok(await client.post("/v1/datasets", json=orders_dataset(name="orders2"), headers=bearer(team.editor)), 201)
     await ok(await client.post("/v1/metrics", json=simple("sales.base", *BASE), headers=bearer(team.editor)), 201)
-    # Default policy: accepted, the equivalence noted in the audit event.
+    # Default policy: one indicator, one caliber.
+    refused = await client.post("/v1/metrics", json=simple("sales.noted", *EQUIVALENT[0]), headers=bearer(team.editor))
+    assert refused.status_code == 409 and refused.json()["error"]["details"]["existing"] == ["sales.base"]
+    # A domain that turned refusal off accepts it, the equivalence noted in the audit event.
+    await set_policy(client, team.admin, refuse_duplicates=False)
     await ok(await client.post("/v1/metrics", json=simple("sales.noted", *EQUIVALENT[0]), headers=bearer(team.editor)), 201)
     event = (await ok(await client.get("/v1/audit", params={"entity_key": "sales.noted"}, headers=bearer(team.admin))))["items"][0]
     assert event["after"]["equivalent_to"] == ["sales.base"]
