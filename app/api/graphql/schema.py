@@ -18,10 +18,13 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
 from app.api.graphql.context import get_context
 from app.api.graphql.errors import StaleVersionHandler, coded
+from app.api.graphql.governance import GovernanceQuery
+from app.api.graphql.kpi import KpiQuery
 from app.api.graphql.limits import DocumentLimits
 from app.api.graphql.mutations import Mutation
 from app.api.graphql.queries import Query
@@ -37,7 +40,7 @@ class Schema(strawberry.Schema):
 
 
 schema = Schema(
-    query=Query,
+    query=merge_types("Query", (Query, KpiQuery, GovernanceQuery)),
     mutation=Mutation,
     extensions=[lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS), DocumentLimits],
     exception_handlers=[StaleVersionHandler()],
