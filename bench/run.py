@@ -53,12 +53,17 @@ def main(
         if write:
             (SECTIONS / f"{name}.md").write_text("\n".join(section))
     if write:
-        lines = ["# Yardstick benchmarks", "", "`make bench` (small sizes, about a minute each) or `python -m bench.run --full` (report sizes); "
-                 "each figure is a median with min–max; each headline is a ratio against a baseline measured in the same run.", "",
-                 *machine(), ""]
-        lines += [(SECTIONS / f"{name}.md").read_text() for name in BENCHES if (SECTIONS / f"{name}.md").exists()]
-        REPORT.write_text("\n".join(lines) + "\n")
+        write_report()
         typer.echo(f"wrote {REPORT}")
+
+
+def write_report() -> None:
+    """REPORT.md: the machine, then the latest section of every benchmark."""
+    lines = ["# Yardstick benchmarks", "", "`make bench` (small sizes, about a minute each) or `python -m bench.run --full` (report sizes); "
+             "each figure is a median with min–max; each headline is a ratio against a baseline measured in the same run.", "",
+             *machine(), ""]
+    lines += [(SECTIONS / f"{name}.md").read_text() for name in BENCHES if (SECTIONS / f"{name}.md").exists()]
+    REPORT.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
