@@ -80,6 +80,9 @@ async def test_batch_of_100_operations_is_refused(client, admin_key):
 async def test_bad_requests_are_coded_not_500(client, admin_key):
     not_json = await client.post("/graphql", content=b"{", headers={**bearer(admin_key), "content-type": "application/json"})
     assert not_json.status_code == 400 and not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    for scalar in (b'"x"', b"1", b"null"):
+        odd = await client.post("/graphql", content=scalar, headers={**bearer(admin_key), "content-type": "application/json"})
+        assert odd.status_code == 400 and odd.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     no_query = await client.post("/graphql", json={}, headers=bearer(admin_key))
     assert no_query.status_code == 400 and no_query.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     get = await client.get("/graphql?query={domains{name}}", headers=bearer(admin_key))

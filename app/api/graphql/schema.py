@@ -8,6 +8,8 @@ with the HTTP status strawberry chose (400, 404, 405, 415).
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import strawberry
@@ -57,6 +59,14 @@ class Router(GraphQLRouter):
         return await super().process_result(request, result)
 
     async def run(self, request: Any, context: Any = strawberry.UNSET, root_value: Any = strawberry.UNSET) -> Any:
+        if request.method == "POST" and "json" in request.headers.get("content-type", ""):
+            try:
+                body = json.loads(await request.body())  # Starlette keeps the body for the parser below
+            except ValueError:
+                body = None
+            if not isinstance(body, (dict, list)):  # a list meets strawberry's own "batching is off"
+                message = "the body is a JSON object with a query"
+                return JSONResponse({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400)
         try:
             return await super().run(request, context, root_value)
         except HTTPException as exc:
