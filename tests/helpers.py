@@ -7,6 +7,18 @@ from typing import Any
 import httpx
 
 
+# The principals of the authorization tests (REST and GraphQL): own domain "sales", other "service".
+ROLES = {
+    "reader": [{"role": "reader", "domain": "sales"}],
+    "editor": [{"role": "editor", "domain": "sales"}],
+    "approver": [{"role": "approver", "domain": "sales"}],
+    "other_editor": [{"role": "editor", "domain": "service"}],
+    "global_reader": [{"role": "reader"}],
+    "auditor": [{"role": "auditor"}],
+    "no_role": [],
+}
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

@@ -10,17 +10,8 @@ from typing import Any
 import pytest
 
 from tests.graphql.gql import codes, gql, same_instant, snake
-from tests.helpers import bearer, gmv_metric, make_domain, make_principal, ok, orders_dataset, sales_setup
+from tests.helpers import ROLES, bearer, gmv_metric, make_domain, make_principal, ok, orders_dataset, sales_setup
 
-ROLES = {
-    "reader": [{"role": "reader", "domain": "sales"}],
-    "editor": [{"role": "editor", "domain": "sales"}],
-    "approver": [{"role": "approver", "domain": "sales"}],
-    "other_editor": [{"role": "editor", "domain": "service"}],
-    "global_reader": [{"role": "reader"}],
-    "auditor": [{"role": "auditor"}],
-    "no_role": [],
-}
 ENTITY = "key status version latestVersion author changeNote createdAt contentHash definition domain { name }"
 PRINCIPAL = "name displayName kind roles { role domain } keys { id label createdAt revokedAt }"
 SOURCE = "name kind url description createdBy createdAt"
