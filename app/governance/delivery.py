@@ -19,7 +19,8 @@ from app.db import Database, utcnow
 from app.governance import changes
 from app.governance.models import Webhook, WebhookDelivery
 from app.governance.schemas import ChangeOut
-from app.governance.webhooks import SIGNATURE_HEADER, decrypt, signature
+from app import sealed
+from app.governance.webhooks import SIGNATURE_HEADER, signature
 
 log = logging.getLogger("yardstick.webhooks")
 
@@ -63,7 +64,7 @@ class WebhookWorker:
                 .order_by(WebhookDelivery.webhook_id, WebhookDelivery.seq).limit(self.batch)
             )).all()
         for row in rows:
-            status, error = await self._send(client, row.url, decrypt(row.secret_encrypted, self.secret_key), row.id, row.body)
+            status, error = await self._send(client, row.url, sealed.unseal(row.secret_encrypted, self.secret_key, sealed.WEBHOOK_SECRET), row.id, row.body)
             await self._record(row.id, status, error)
         return len(rows)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import sealed
 from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.auth import service as auth
@@ -22,19 +21,6 @@ from app.governance.schemas import DeliveryOut, WebhookIn, WebhookOut
 from app.pagination import decode_cursor, next_cursor
 
 SIGNATURE_HEADER = "X-Yardstick-Signature"
-
-
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"yardstick-webhook-secret:" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
-def encrypt(secret: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
-
-
-def decrypt(token: str, secret_key: str) -> str:
-    return _fernet(secret_key).decrypt(token.encode()).decode()
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -64,7 +50,7 @@ async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_
         caller.require_read(domain)
     now = utcnow()
     last = await session.scalar(select(func.max(AuditEvent.seq))) or 0
-    hook = Webhook(url=str(body.url), secret_encrypted=encrypt(body.secret, secret_key), domain=domain, metric=body.metric,
+    hook = Webhook(url=str(body.url), secret_encrypted=sealed.seal(body.secret, secret_key, sealed.WEBHOOK_SECRET), domain=domain, metric=body.metric,
                    created_by=caller.name, active=True, last_seq=last, created_at=now)
     session.add(hook)
     await session.flush()

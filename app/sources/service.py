@@ -10,7 +10,8 @@ from app.auth.principal import Caller
 from app.db import utcnow
 from app.engines.registry import kind_of
 from app.errors import Conflict, Invalid, NotFound
-from app.sources import secrets
+from app import sealed
+from app.sources import redaction
 from app.sources.models import Source
 from app.sources.schemas import SourceIn, SourceOut
 
@@ -32,8 +33,8 @@ async def create_source(session: AsyncSession, caller: Caller, data: SourceIn, s
         raise Conflict(f"source '{data.name}' exists", code="SOURCE_EXISTS")
     now = utcnow()
     source = Source(
-        name=data.name, kind=kind, url_encrypted=secrets.encrypt(data.url, secret_key),
-        url_redacted=secrets.redact(data.url), description=data.description,
+        name=data.name, kind=kind, url_encrypted=sealed.seal(data.url, secret_key, sealed.SOURCE_URL),
+        url_redacted=redaction.redact(data.url), description=data.description,
         created_by=caller.name, created_at=now, updated_at=now,
     )
     session.add(source)
@@ -69,4 +70,4 @@ async def source_exists(session: AsyncSession, name: str) -> bool:
 async def connection_info(session: AsyncSession, names: set[str], secret_key: str) -> dict[str, tuple[str, str]]:
     """Internal: source name -> (kind, decrypted URL), for the engines only."""
     rows = await session.scalars(select(Source).where(Source.name.in_(names)))
-    return {s.name: (s.kind, secrets.decrypt(s.url_encrypted, secret_key)) for s in rows}
+    return {s.name: (s.kind, sealed.unseal(s.url_encrypted, secret_key, sealed.SOURCE_URL)) for s in rows}

@@ -1,27 +1,10 @@
-"""Source URLs at rest: Fernet-encrypted with a key stretched from the settings secret, answered redacted."""
+"""Source URLs as answered: credentials redacted (at rest they are sealed, see app/sealed.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from cryptography.fernet import Fernet
-
 SENSITIVE_PARAMS = ("pass", "secret", "token", "key", "pwd", "auth", "cred")
-
-
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(b"yardstick-source-url:" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
-def encrypt(url: str, secret_key: str) -> str:
-    return _fernet(secret_key).encrypt(url.encode()).decode()
-
-
-def decrypt(token: str, secret_key: str) -> str:
-    return _fernet(secret_key).decrypt(token.encode()).decode()
 
 
 def redact(url: str) -> str:
