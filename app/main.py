@@ -10,13 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api import openapi
 from app.api.deps import CallerCache
 from app.api.graphql.schema import graphql_router
 from app.api.rest import admin, audit, catalog, governance, health, kpi, query, sources
 from app.config import Settings, get_settings
 from app.db import Database
 from app.engines import EnginePool
-from app.errors import AppError, invalid_from_pydantic
+from app.errors import AppError, ErrorCode, invalid_from_pydantic
 from app.governance import delivery
 from app.ops import logs
 from app.ops.idempotency import Idempotency
@@ -25,10 +26,10 @@ from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
 
 log = logging.getLogger("yardstick")
 
-HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 406: ErrorCode.NOT_ACCEPTABLE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE}
 
 
-def _error(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
+def _error(status: int, code: ErrorCode, message: str, details=None, headers=None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status, headers=headers)
 
 
@@ -44,12 +45,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, "HTTP_ERROR"), str(exc.detail), headers=getattr(exc, "headers", None))
+        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR), str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error(500, "INTERNAL", "an internal error occurred; the request id names it in the server log")
+        return _error(500, ErrorCode.INTERNAL, "an internal error occurred; the request id names it in the server log")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="The governed library of KPI definitions: versioned metrics, their values, targets and audit trail.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        separate_input_output_schemas=False,  # one schema per model: a recursive one (scorecard nodes) is not split in two
     )
     app.state.settings = settings
     app.state.db = db
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (query.router, health.router, admin.router, sources.router, governance.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
         app.include_router(router)
     app.include_router(graphql_router(settings))
+    openapi.install(app)
     app.add_middleware(Idempotency, db=db)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNul)

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 
 def encode_cursor(position: Any) -> str:
@@ -21,7 +21,7 @@ def decode_cursor(cursor: str | None, expected: type) -> Any:
     except (ValueError, UnicodeDecodeError):
         value = None
     if not isinstance(value, expected):
-        raise Invalid("the cursor is not one this service issued", pointer="cursor", code="INVALID_CURSOR")
+        raise Invalid("the cursor is not one this service issued", pointer="cursor", code=ErrorCode.INVALID_CURSOR)
     return value
 
 

@@ -22,7 +22,7 @@ from app.auth.schemas import (
     RoleGrantOut,
 )
 from app.db import utcnow
-from app.errors import Conflict, Invalid, NotFound, Unauthenticated
+from app.errors import Conflict, ErrorCode, Invalid, NotFound, Unauthenticated
 
 
 async def authenticate(session: AsyncSession, token: str | None) -> Caller:
@@ -47,7 +47,7 @@ async def authenticate(session: AsyncSession, token: str | None) -> Caller:
 async def create_domain(session: AsyncSession, caller: Caller, data: DomainIn) -> DomainOut:
     caller.require_admin()
     if await session.scalar(select(Domain.id).where(Domain.name == data.name)):
-        raise Conflict(f"domain '{data.name}' exists", code="DOMAIN_EXISTS")
+        raise Conflict(f"domain '{data.name}' exists", code=ErrorCode.DOMAIN_EXISTS)
     domain = Domain(name=data.name, description=data.description, created_at=utcnow())
     session.add(domain)
     await session.flush()
@@ -66,7 +66,7 @@ async def domain_exists(session: AsyncSession, name: str) -> bool:
 
 async def require_domain(session: AsyncSession, name: str, pointer: str) -> None:
     if not await domain_exists(session, name):
-        raise Invalid(f"domain '{name}' is not registered", pointer=pointer, code="UNKNOWN_DOMAIN")
+        raise Invalid(f"domain '{name}' is not registered", pointer=pointer, code=ErrorCode.UNKNOWN_DOMAIN)
 
 
 # --- principals ----------------------------------------------------------------------------
@@ -75,7 +75,7 @@ async def require_domain(session: AsyncSession, name: str, pointer: str) -> None
 async def _principal(session: AsyncSession, name: str) -> Principal:
     principal = await session.scalar(select(Principal).where(Principal.name == name))
     if principal is None:
-        raise NotFound(f"principal '{name}' not found", code="PRINCIPAL_NOT_FOUND")
+        raise NotFound(f"principal '{name}' not found", code=ErrorCode.PRINCIPAL_NOT_FOUND)
     return principal
 
 
@@ -108,7 +108,7 @@ def _roles_json(roles: list[RoleGrantIn]) -> list[dict]:
 async def create_principal(session: AsyncSession, caller: Caller, data: PrincipalIn) -> PrincipalCreated:
     caller.require_admin()
     if await session.scalar(select(Principal.id).where(Principal.name == data.name)):
-        raise Conflict(f"principal '{data.name}' exists", code="PRINCIPAL_EXISTS")
+        raise Conflict(f"principal '{data.name}' exists", code=ErrorCode.PRINCIPAL_EXISTS)
     principal = Principal(name=data.name, display_name=data.display_name or data.name, kind=data.kind, created_at=utcnow())
     session.add(principal)
     await session.flush()
@@ -146,7 +146,7 @@ async def _add_key(session: AsyncSession, principal: Principal, label: str) -> t
     try:
         await session.flush()
     except IntegrityError as exc:  # a 64-bit id collision: astronomically rare, never silent
-        raise Conflict("key id collision, try again", code="KEY_COLLISION") from exc
+        raise Conflict("key id collision, try again", code=ErrorCode.KEY_COLLISION) from exc
     return key_id, api_key
 
 
@@ -162,7 +162,7 @@ async def revoke_key(session: AsyncSession, caller: Caller, key_id: str) -> KeyO
     caller.require_admin()
     row = (await session.execute(select(ApiKey, Principal.name).join(Principal).where(ApiKey.id == key_id))).first()
     if row is None:
-        raise NotFound(f"key '{key_id}' not found", code="KEY_NOT_FOUND")
+        raise NotFound(f"key '{key_id}' not found", code=ErrorCode.KEY_NOT_FOUND)
     key = row.ApiKey
     if key.revoked_at is None:
         key.revoked_at = utcnow()

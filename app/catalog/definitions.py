@@ -34,7 +34,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Column(Strict):
+class DatasetColumn(Strict):
     name: Name
     type: ColumnType
     dimension: bool = False
@@ -66,7 +66,7 @@ class DatasetDef(Strict):
     owner: Label | None = None
     primary_key: Name | None = None
     time_column: Name | None = None
-    columns: list[Column] = Field(min_length=1, max_length=500)
+    columns: list[DatasetColumn] = Field(min_length=1, max_length=500)
     dimensions: list[ComputedDimension] = Field(default_factory=list, max_length=200)
     joins: list[Join] = Field(default_factory=list, max_length=50)
 
@@ -88,7 +88,7 @@ class DatasetDef(Strict):
                 raise ValueError(f"join to '{join.dataset}' uses undeclared columns {missing}")
         return self
 
-    def column(self, name: str) -> Column | None:
+    def column(self, name: str) -> DatasetColumn | None:
         return next((c for c in self.columns if c.name == name), None)
 
     def dimension_names(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""The versioned definition kinds of the catalog and how each parses its content."""
+"""The versioned definition kinds of the catalog: how each parses its content and is answered."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from app.catalog.definitions import DatasetDef, MetricDef
+from app.catalog.schemas import DatasetOut, EntityOut, MetricOut
 from app.errors import invalid_from_pydantic
 
 METRIC_TYPES = frozenset({"simple", "ratio", "derived", "cumulative"})
@@ -21,6 +22,7 @@ class Kind:
     key_field: str  # the definition field that names the entity
     adapter: TypeAdapter
     immutable: tuple[str, ...]
+    out: type[EntityOut]  # the answer class, which declares the definition's model in the contract
     # Reference checks of kinds defined outside the catalog (targets, scorecards): (session, definition).
     check: Callable[[Any, Any], Awaitable[None]] | None = None
 
@@ -37,8 +39,8 @@ class Kind:
         return self.adapter.dump_python(definition, mode="json")
 
 
-DATASET = Kind("dataset", "name", TypeAdapter(DatasetDef), ("name", "domain"))
-METRIC = Kind("metric", "key", TypeAdapter(MetricDef), ("key", "domain"))
+DATASET = Kind("dataset", "name", TypeAdapter(DatasetDef), ("name", "domain"), DatasetOut)
+METRIC = Kind("metric", "key", TypeAdapter(MetricDef), ("key", "domain"), MetricOut)
 KINDS = {k.name: k for k in (DATASET, METRIC)}
 
 

@@ -1,11 +1,22 @@
-"""Answer shapes of the catalog: a versioned entity with its definition, versions and diffs."""
+"""Request and answer shapes of the catalog: a versioned entity with its definition, versions and diffs.
+
+Definitions travel as the plain dicts `Kind.parse` validates and `Kind.dump` stores; the
+per-kind classes below declare them in the contract as the typed models they are.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from app.catalog.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
+from app.declared import declared_as
+
+T = TypeVar("T")
+Note = Annotated[str, StringConstraints(max_length=2000)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class EntityOut(BaseModel):
@@ -20,6 +31,14 @@ class EntityOut(BaseModel):
     created_at: dt.datetime = Field(description="when this version was accepted")
     content_hash: str
     definition: dict[str, Any]
+
+
+class DatasetOut(EntityOut):
+    definition: Annotated[dict[str, Any], declared_as(DatasetDef)]
+
+
+class MetricOut(EntityOut):
+    definition: Annotated[dict[str, Any], declared_as(MetricDef)]
 
 
 class VersionOut(BaseModel):
@@ -45,6 +64,69 @@ class DiffOut(BaseModel):
     changes: list[Change]
 
 
-class Page(BaseModel):
-    items: list[Any]
-    next_cursor: str | None
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+# --- request bodies: a definition plus request-level fields (not content) ----------------------
+
+
+class NoteOption(BaseModel):
+    change_note: Note | None = Field(default=None, description="why; kept with the version and in the audit log")
+
+
+class StatusOption(BaseModel):
+    status: Literal["draft", "published"] | None = Field(default=None, description="published (default), or a draft edited freely until submitted")
+
+
+class DuplicateOptions(BaseModel):
+    allow_duplicate: bool | None = Field(default=None, description="accept a metric equivalent to an existing one")
+    duplicate_reason: Reason | None = Field(default=None, description="why the duplicate is wanted; required with allow_duplicate")
+
+
+class DatasetIn(NoteOption, StatusOption, DatasetDef):
+    """POST /v1/datasets: a dataset definition."""
+
+
+class SimpleMetricIn(NoteOption, DuplicateOptions, StatusOption, SimpleMetric):
+    """POST /v1/metrics: a simple metric (an aggregate over one dataset)."""
+
+
+class RatioMetricIn(NoteOption, DuplicateOptions, StatusOption, RatioMetric):
+    """POST /v1/metrics: one metric divided by another."""
+
+
+class DerivedMetricIn(NoteOption, DuplicateOptions, StatusOption, DerivedMetric):
+    """POST /v1/metrics: an expression over other metrics."""
+
+
+class CumulativeMetricIn(NoteOption, DuplicateOptions, StatusOption, CumulativeMetric):
+    """POST /v1/metrics: a running total of another metric."""
+
+
+MetricIn = Annotated[
+    Union[SimpleMetricIn, RatioMetricIn, DerivedMetricIn, CumulativeMetricIn], Field(discriminator="type")
+]
+
+
+def patch_model(name: str, definitions: tuple[type[BaseModel], ...], immutable: tuple[str, ...], *options: type[BaseModel]) -> type[BaseModel]:
+    """The JSON merge patch of a definition (every field but the immutable ones, optional; null
+    removes a field), plus the request-level `options` fields."""
+    fields: dict[str, Any] = {}
+    for model in definitions:
+        for field, info in model.model_fields.items():
+            if field not in immutable and field not in fields:
+                annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+                fields[field] = (annotation | None, Field(default=None, description=info.description))
+    tags = [tag for model in definitions if "type" in model.model_fields for tag in get_args(model.model_fields["type"].annotation)]
+    if tags:
+        fields["type"] = (Literal[tuple(tags)] | None, Field(default=None, description="the calculation type"))
+    for model in (*options, NoteOption):
+        fields.update({field: (info.annotation, info) for field, info in model.model_fields.items()})
+    doc = "The fields to change (a JSON merge patch: null removes a field), plus an optional change_note."
+    return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, __module__=__name__, **fields)
+
+
+DatasetPatch = patch_model("DatasetPatch", (DatasetDef,), ("name", "domain"))
+MetricPatch = patch_model("MetricPatch", (SimpleMetric, RatioMetric, DerivedMetric, CumulativeMetric), ("key", "domain"), DuplicateOptions)

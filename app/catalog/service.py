@@ -21,7 +21,7 @@ from app.catalog.models import Entity, Revision
 from app.catalog.schemas import DiffOut, EntityOut, VersionOut
 from app.compiler import validate
 from app.db import utcnow
-from app.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from app.errors import Conflict, ErrorCode, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from app.governance import duplicates, lifecycle
 from app.governance.fingerprint import fingerprint
 from app.pagination import decode_cursor, next_cursor
@@ -47,7 +47,7 @@ def check_note(note: object) -> str:
     if note is None:
         return ""
     if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise Invalid(f"change_note is a string of at most {MAX_NOTE} characters", pointer="/change_note", code="INVALID_FIELD")
+        raise Invalid(f"change_note is a string of at most {MAX_NOTE} characters", pointer="/change_note", code=ErrorCode.INVALID_FIELD)
     return note
 
 
@@ -61,7 +61,7 @@ def etag(version: int) -> str:
 
 
 def _out(kind: Kind, entity: Entity, revision: Revision) -> EntityOut:
-    return EntityOut(
+    return kind.out(
         kind=kind.name, key=entity.key, domain=entity.domain, status=entity.status,
         version=revision.version, latest_version=entity.current_version, author=revision.author,
         change_note=revision.change_note, created_at=revision.created_at,
@@ -135,7 +135,7 @@ async def check_references(session: AsyncSession, kind: Kind, definition: Any) -
         return
     if kind is DATASET:
         if not await source_exists(session, definition.source):
-            raise Invalid(f"source '{definition.source}' is not registered", pointer="/source", code="UNKNOWN_SOURCE")
+            raise Invalid(f"source '{definition.source}' is not registered", pointer="/source", code=ErrorCode.UNKNOWN_SOURCE)
         validate.validate_dataset(definition, await _load_datasets(session, {j.dataset for j in definition.joins}))
         return
     metrics = await metric_closure(session, set(definition.references()))
@@ -151,7 +151,7 @@ async def check_references(session: AsyncSession, kind: Kind, definition: Any) -
 def _review_required_error(kind: Kind, key: str) -> Conflict:
     return Conflict(
         f"changes to {kind.name} '{key}' need review in its domain: create it as a draft and submit it, or PATCH it through REST to propose",
-        code="REVIEW_REQUIRED",
+        code=ErrorCode.REVIEW_REQUIRED,
     )
 
 
@@ -169,9 +169,9 @@ async def create(
     caller.require_edit(definition.domain)
     key = getattr(definition, kind.key_field)
     if status not in (lifecycle.PUBLISHED, lifecycle.DRAFT) or (status == lifecycle.DRAFT and kind.name not in lifecycle.GOVERNED_KINDS):
-        raise Invalid("status is 'draft' or 'published' (datasets and metrics only)", pointer="/status", code="INVALID_STATUS")
+        raise Invalid("status is 'draft' or 'published' (datasets and metrics only)", pointer="/status", code=ErrorCode.INVALID_STATUS)
     if await repo.entity(session, kind.name, key):
-        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=f"{kind.name.upper()}_EXISTS")
+        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=ErrorCode.exists(kind.name))
     if status == lifecycle.PUBLISHED and kind.name in lifecycle.GOVERNED_KINDS and await lifecycle.review_required(session, definition.domain):
         raise _review_required_error(kind, key)
     await check_references(session, kind, definition)
@@ -185,7 +185,7 @@ async def create(
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=f"{kind.name.upper()}_EXISTS") from None
+        raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=ErrorCode.exists(kind.name)) from None
     revision = Revision(entity_id=entity.id, version=1, content=content, content_hash=sha256_of(content), author=caller.name, change_note=change_note, created_at=now)
     session.add(revision)
     await session.flush()
@@ -209,12 +209,12 @@ def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _check_if_match(if_match: str | None, current: int) -> None:
     if not if_match or if_match.strip() == "*":
-        raise PreconditionRequired("send If-Match with the ETag of the version you changed", code="IF_MATCH_REQUIRED")
+        raise PreconditionRequired("send If-Match with the ETag of the version you changed", code=ErrorCode.IF_MATCH_REQUIRED)
     tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
     if etag(current) not in tags:
         raise PreconditionFailed(
             f"the definition changed since you read it; the current version is {current}",
-            code="STALE_VERSION", details={"current_version": current, "etag": etag(current)},
+            code=ErrorCode.STALE_VERSION, details={"current_version": current, "etag": etag(current)},
         )
 
 
@@ -238,15 +238,15 @@ async def prepare_update(
 ) -> tuple[Entity, Revision, Any]:
     """Lock the entity, check rights, If-Match and lifecycle, and parse the merged definition."""
     if not isinstance(patch, dict):
-        raise Invalid("a patch is a JSON object of the fields to change", pointer="", code="INVALID_PATCH")
+        raise Invalid("a patch is a JSON object of the fields to change", pointer="", code=ErrorCode.INVALID_PATCH)
     entity = await repo.entity(session, kind.name, key, lock=True)
     if entity is None:
-        raise NotFound(f"{kind.name} '{key}' not found", code=f"{kind.name.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind.name} '{key}' not found", code=ErrorCode.not_found(kind.name))
     caller.require_edit(entity.domain)
     _check_if_match(if_match, entity.current_version)
     for field in kind.immutable:
         if field in patch:
-            raise Invalid(f"'{field}' cannot be changed", pointer=f"/{field}", code="IMMUTABLE_FIELD")
+            raise Invalid(f"'{field}' cannot be changed", pointer=f"/{field}", code=ErrorCode.IMMUTABLE_FIELD)
     lifecycle.require_editable(entity)
     current = await repo.revision(session, entity.id, entity.current_version)
     return entity, current, kind.parse(_merge(current.content, patch))
@@ -267,7 +267,7 @@ async def put(
     if entity is None:
         return await create(session, caller, kind, data, change_note, allow_duplicate=allow_duplicate), True
     if entity.domain != definition.domain:
-        raise Invalid("'domain' cannot be changed", pointer="/domain", code="IMMUTABLE_FIELD")
+        raise Invalid("'domain' cannot be changed", pointer="/domain", code=ErrorCode.IMMUTABLE_FIELD)
     current = await repo.revision(session, entity.id, entity.current_version)
     if current.content_hash == sha256_of(kind.dump(definition)):
         return _out(kind, entity, current), False
@@ -316,7 +316,7 @@ async def append(
 async def _readable(session: AsyncSession, caller: Caller, kind: Kind, key: str) -> Entity:
     entity = await repo.entity(session, kind.name, key)
     if entity is None:
-        raise NotFound(f"{kind.name} '{key}' not found", code=f"{kind.name.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind.name} '{key}' not found", code=ErrorCode.not_found(kind.name))
     caller.require_read(entity.domain)
     return entity
 
@@ -326,15 +326,15 @@ async def get(
 ) -> EntityOut:
     entity = await _readable(session, caller, kind, key)
     if version is not None and as_of is not None:
-        raise Invalid("give version or as_of, not both", pointer="version", code="CONFLICTING_PARAMETERS")
+        raise Invalid("give version or as_of, not both", pointer="version", code=ErrorCode.CONFLICTING_PARAMETERS)
     if version is not None:
         revision = await repo.revision(session, entity.id, version)
         if revision is None:
-            raise NotFound(f"{kind.name} '{key}' has no version {version}", code="VERSION_NOT_FOUND", details={"latest_version": entity.current_version})
+            raise NotFound(f"{kind.name} '{key}' has no version {version}", code=ErrorCode.VERSION_NOT_FOUND, details={"latest_version": entity.current_version})
     elif as_of is not None:
         revision = await repo.revision_as_of(session, entity.id, as_of)
         if revision is None:
-            raise NotFound(f"{kind.name} '{key}' did not exist at {as_of.isoformat()}", code="VERSION_NOT_FOUND")
+            raise NotFound(f"{kind.name} '{key}' did not exist at {as_of.isoformat()}", code=ErrorCode.VERSION_NOT_FOUND)
     else:
         revision = await repo.revision(session, entity.id, entity.current_version)
     return _out(kind, entity, revision)
@@ -354,7 +354,7 @@ async def diff(session: AsyncSession, caller: Caller, kind: Kind, key: str, from
     after = await repo.revision(session, entity.id, to_version)
     for version, found, name in ((from_version, before, "from"), (to_version, after, "to")):
         if found is None:
-            raise NotFound(f"{kind.name} '{key}' has no version {version}", code="VERSION_NOT_FOUND", details={"parameter": name})
+            raise NotFound(f"{kind.name} '{key}' has no version {version}", code=ErrorCode.VERSION_NOT_FOUND, details={"parameter": name})
     return DiffOut(key=key, from_version=from_version, to_version=to_version, changes=differ.diff(before.content, after.content))
 
 

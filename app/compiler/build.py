@@ -22,7 +22,7 @@ from app.compiler.metrics import Cumulation
 from app.compiler.render import Params, Slot
 from app.compiler.nodes import alias, col
 from app.compiler.time import GRAIN_STEPS, Step, add, as_date, series_spine, truncate
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.query.schemas import Filter, QueryRequest
 
 
@@ -87,7 +87,7 @@ class Builder:
             return cond if op == "is_null" else exp.Not(this=cond)
         if type_ != "string":
             raise Invalid(f"op '{op}' needs a string field, '{f.dimension}' is {type_}",
-                          pointer=f"/filters/{i}/op", code="INVALID_FILTER")
+                          pointer=f"/filters/{i}/op", code=ErrorCode.INVALID_FILTER)
         position = exp.Anonymous(this="INSTR" if self.dialect == "sqlite" else "STRPOS", expressions=[target, p(0)])
         if op == "contains":
             return exp.GT(this=position, expression=exp.Literal.number(0))
@@ -147,7 +147,7 @@ class Builder:
         if cumulation is not None and (cumulation.window or cumulation.grain_to_date):
             if not self.has_end:
                 raise Invalid("a windowed cumulative metric without time.grain needs time.end",
-                              pointer="/time", code="INVALID_QUERY")
+                              pointer="/time", code=ErrorCode.INVALID_QUERY)
             conds.append(exp.GTE(this=tc, expression=self._window_start(self._date("end", inst), cumulation, False)))
         if self.has_end:
             conds.append(exp.LT(this=tc, expression=self._date("end", inst)))

@@ -15,6 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from app.errors import ErrorCode
+
 AGGREGATES: tuple[type[exp.Expression], ...] = (exp.Sum, exp.Count, exp.Avg, exp.Min, exp.Max)
 SCALAR_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.Coalesce, exp.Nullif, exp.Abs, exp.Round, exp.Lower, exp.Upper, exp.Length,
@@ -44,7 +46,7 @@ MAX_DEPTH = 64
 class ExpressionError(ValueError):
     """A definition expression outside the allowed subset; `fragment` is the offending part."""
 
-    def __init__(self, message: str, fragment: str, code: str = "INVALID_EXPRESSION") -> None:
+    def __init__(self, message: str, fragment: str, code: ErrorCode = ErrorCode.INVALID_EXPRESSION) -> None:
         super().__init__(f"{message}: {fragment}" if fragment else message)
         self.message = message
         self.fragment = fragment
@@ -92,7 +94,7 @@ def _check_node(node: exp.Expression, allowed: tuple[type[exp.Expression], ...])
         raise ExpressionError("DISTINCT is only allowed as COUNT(DISTINCT x)", _fragment(node.parent or node))
     if not isinstance(node, allowed):
         if isinstance(node, exp.Func):
-            raise ExpressionError("function is not allowed", _fragment(node), "FORBIDDEN_FUNCTION")
+            raise ExpressionError("function is not allowed", _fragment(node), ErrorCode.FORBIDDEN_FUNCTION)
         raise ExpressionError("construct is not allowed", _fragment(node))
     if isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest") or node.args.get("field")):
         raise ExpressionError("IN is only allowed with a list of values", _fragment(node))

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from app.catalog.definitions import Column, ComputedDimension, DatasetDef
+from app.catalog.definitions import ComputedDimension, DatasetColumn, DatasetDef
 from app.compiler import nodes
 from app.compiler.expressions import parse_dimension_expr
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 MAX_HOPS = 2
 Path = tuple[int, ...]
@@ -57,7 +57,7 @@ def dataset_at(base: DatasetDef, path: Path, datasets: Mapping[str, DatasetDef])
     return ds
 
 
-def dimension_field(ds: DatasetDef, name: str) -> Column | ComputedDimension | None:
+def dimension_field(ds: DatasetDef, name: str) -> DatasetColumn | ComputedDimension | None:
     """A column marked `dimension: true` or a computed dimension of `ds`."""
     col = ds.column(name)
     if col is not None:
@@ -65,7 +65,7 @@ def dimension_field(ds: DatasetDef, name: str) -> Column | ComputedDimension | N
     return next((d for d in ds.dimensions if d.name == name), None)
 
 
-def field_type(f: Column | ComputedDimension) -> str:
+def field_type(f: DatasetColumn | ComputedDimension) -> str:
     return f.type
 
 
@@ -92,17 +92,17 @@ class Scope:
             path = dataset_path(self.base, ds_name, self.datasets)
         except ValueError as err:
             raise Invalid(f"{what} '{ref}' is ambiguous: {err}", pointer=pointer,
-                          code="AMBIGUOUS_DIMENSION") from err
+                          code=ErrorCode.AMBIGUOUS_DIMENSION) from err
         target = dataset_at(self.base, path, self.datasets) if path is not None else None
         f = dimension_field(target, name) if target is not None else None
         if f is None:
             raise Invalid(f"{what} '{ref}' is not a dimension reachable from dataset '{self.base.name}'",
-                          pointer=pointer, code="UNKNOWN_DIMENSION")
+                          pointer=pointer, code=ErrorCode.UNKNOWN_DIMENSION)
         return self.field_sql(path, f), f.type
 
-    def field_sql(self, path: Path, f: Column | ComputedDimension) -> exp.Expression:
+    def field_sql(self, path: Path, f: DatasetColumn | ComputedDimension) -> exp.Expression:
         alias = self.alias(path)
-        if isinstance(f, Column):
+        if isinstance(f, DatasetColumn):
             return nodes.col(f.name, alias, quoted=True)
         return exp.Paren(this=qualify(parse_dimension_expr(f.expr), alias))
 
@@ -154,11 +154,11 @@ def qualify_row_expr(tree: exp.Expression, scope: Scope, pointer: str) -> exp.Ex
             if computed is not None:
                 return scope.field_sql((), computed)
             raise Invalid(f"column '{name}' is not declared on dataset '{base.name}'",
-                          pointer=pointer, code="UNKNOWN_COLUMN")
+                          pointer=pointer, code=ErrorCode.UNKNOWN_COLUMN)
         try:
             sql, _ = scope.resolve(f"{qualifier}.{name}", pointer, what="column")
         except Invalid as err:
-            code = "UNKNOWN_COLUMN" if err.code == "UNKNOWN_DIMENSION" else err.code
+            code = ErrorCode.UNKNOWN_COLUMN if err.code == ErrorCode.UNKNOWN_DIMENSION else err.code
             raise Invalid(err.message, pointer=pointer, code=code) from err
         return sql
 
@@ -173,7 +173,7 @@ def qualify_measure(tree: exp.Expression, base: DatasetDef, pointer: str, alias:
             return node
         if node.table not in ("", base.name) or base.column(node.name) is None:
             raise Invalid(f"column '{node.sql()}' is not declared on dataset '{base.name}'",
-                          pointer=pointer, code="UNKNOWN_COLUMN")
+                          pointer=pointer, code=ErrorCode.UNKNOWN_COLUMN)
         return nodes.col(node.name, alias, quoted=True)
 
     return tree.transform(fix)

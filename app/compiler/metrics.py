@@ -20,7 +20,7 @@ from app.compiler.expressions import ExpressionError, parse_derived
 from app.compiler.joins import MAX_HOPS
 from app.compiler.time import Step, window_step
 from app.compiler.nodes import dtype
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,11 @@ class Resolver:
     def tree(self, key: str, pointer: str, stack: tuple[str, ...] = (),
              cumulation: Cumulation | None = None) -> exp.Expression:
         if key in stack:
-            raise Invalid(f"metric cycle: {' -> '.join(stack + (key,))}", pointer=pointer, code="METRIC_CYCLE")
+            raise Invalid(f"metric cycle: {' -> '.join(stack + (key,))}", pointer=pointer, code=ErrorCode.METRIC_CYCLE)
         metric = self.metrics.get(key)
         if metric is None:
             where = f" (referenced by '{stack[-1]}')" if stack else ""
-            raise Invalid(f"metric '{key}' is not registered{where}", pointer=pointer, code="UNKNOWN_METRIC")
+            raise Invalid(f"metric '{key}' is not registered{where}", pointer=pointer, code=ErrorCode.UNKNOWN_METRIC)
         self.used.add(key)
         stack = stack + (key,)
         if isinstance(metric, SimpleMetric):
@@ -75,7 +75,7 @@ class Resolver:
         if isinstance(metric, CumulativeMetric):
             if cumulation is not None:
                 raise Invalid(f"cumulative metric '{key}' cannot be cumulated again", pointer=pointer,
-                              code="NESTED_CUMULATIVE")
+                              code=ErrorCode.NESTED_CUMULATIVE)
             window = window_step(metric.window) if metric.window else None
             return self.tree(metric.base, pointer, stack, Cumulation(window, metric.grain_to_date))
         return self._derived(metric, pointer, stack, cumulation)

@@ -22,7 +22,7 @@ from app.compiler.metrics import Resolver, safe_div
 from app.compiler.nodes import alias, col
 from app.compiler.render import Params, Slot, bind, render
 from app.compiler.time import add, comparison_step, dialect_for
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.query.schemas import QueryRequest
 
 PLAN_CACHE_SIZE = 2048
@@ -131,16 +131,16 @@ def _groups(resolver: Resolver, datasets: Mapping[str, DatasetDef], request: Que
         ds = datasets.get(metric.dataset)
         if ds is None:
             raise Invalid(f"metric '{metric.key}' uses dataset '{metric.dataset}', which is not registered",
-                          pointer=pointer, code="UNKNOWN_DATASET")
+                          pointer=pointer, code=ErrorCode.UNKNOWN_DATASET)
         time_column = metric.time_column or ds.time_column
         if time_column is not None:
             col = ds.column(time_column)
             if col is None or col.type not in ("date", "timestamp"):
                 raise Invalid(f"time column '{time_column}' of metric '{metric.key}' is not a date or timestamp "
-                              f"column of '{ds.name}'", pointer=pointer, code="INVALID_TIME_COLUMN")
+                              f"column of '{ds.name}'", pointer=pointer, code=ErrorCode.INVALID_TIME_COLUMN)
         elif needs_time or atom.cumulation is not None:
             raise Invalid(f"metric '{metric.key}' has no time column (dataset '{ds.name}' declares none)",
-                          pointer=pointer, code="NO_TIME_COLUMN")
+                          pointer=pointer, code=ErrorCode.NO_TIME_COLUMN)
         key = (ds.name, time_column, metric.filter, atom.cumulation)
         group = groups.setdefault(key, Group(ds, time_column, metric.filter, atom.cumulation, pointer))
         group.measures[i] = metric.measure
@@ -230,14 +230,14 @@ def _plan(request: QueryRequest, defs: Definitions) -> _Plan:
     trees = {key: resolver.tree(key, f"/metrics/{i}") for i, key in enumerate(request.metrics)}
     groups = _groups(resolver, datasets, request)
     if not groups:
-        raise Invalid("the request resolves to no measure", pointer="/metrics", code="INVALID_QUERY")
+        raise Invalid("the request resolves to no measure", pointer="/metrics", code=ErrorCode.INVALID_QUERY)
     builder_sources = {datasets[g.dataset.name].source for g in groups}
     if len(builder_sources) > 1:
         raise Invalid(f"the metrics live on different sources ({', '.join(sorted(builder_sources))}); "
-                      "query them separately", pointer="/metrics", code="CROSS_SOURCE_QUERY")
+                      "query them separately", pointer="/metrics", code=ErrorCode.CROSS_SOURCE_QUERY)
     source = builder_sources.pop()
     if source not in defs.sources:
-        raise Invalid(f"source '{source}' is not registered", pointer="/metrics", code="UNKNOWN_SOURCE")
+        raise Invalid(f"source '{source}' is not registered", pointer="/metrics", code=ErrorCode.UNKNOWN_SOURCE)
     dialect = dialect_for(defs.sources[source])
     params = Params(dialect)
     b = Builder(request, dialect, datasets, params)
@@ -246,7 +246,7 @@ def _plan(request: QueryRequest, defs: Definitions) -> _Plan:
     for name in b.datasets_used:
         if datasets[name].source != source:
             raise Invalid(f"dataset '{name}' lives on source '{datasets[name].source}', not '{source}'",
-                          pointer="/dimensions", code="CROSS_SOURCE_QUERY")
+                          pointer="/dimensions", code=ErrorCode.CROSS_SOURCE_QUERY)
 
     def at(tree: exp.Expression, n: int) -> exp.Expression:
         def fix(node: exp.Expression) -> exp.Expression:
@@ -298,7 +298,7 @@ def _order(request: QueryRequest, columns: list[OutputColumn]) -> list[exp.Order
     for i, o in enumerate(request.order_by):
         if o.field not in names:
             raise Invalid(f"cannot order by '{o.field}': it is not a requested metric, dimension or metric_time",
-                          pointer=f"/order_by/{i}/field", code="UNKNOWN_FIELD")
+                          pointer=f"/order_by/{i}/field", code=ErrorCode.UNKNOWN_FIELD)
         if o.field not in seen:
             seen.add(o.field)
             out.append(exp.Ordered(this=col(o.field, quoted=True), desc=o.direction == "desc",

@@ -26,7 +26,7 @@ from sqlglot.dialects.trino import Trino
 
 from app.compiler.nodes import dtype
 from app.compiler.time import Step, shift_date
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.query.schemas import QueryRequest
 
 
@@ -204,10 +204,10 @@ def _pg_round(node: exp.Expression) -> exp.Expression:
 
 def _coerce(value: Any, type_: str, pointer: str) -> Any:
     def bad() -> Invalid:
-        return Invalid(f"value {value!r} does not fit a {type_} field", pointer=pointer, code="INVALID_FILTER_VALUE")
+        return Invalid(f"value {value!r} does not fit a {type_} field", pointer=pointer, code=ErrorCode.INVALID_FILTER_VALUE)
 
     if isinstance(value, str) and "\x00" in value:
-        raise Invalid("filter values cannot contain NUL characters", pointer=pointer, code="INVALID_FILTER_VALUE")
+        raise Invalid("filter values cannot contain NUL characters", pointer=pointer, code=ErrorCode.INVALID_FILTER_VALUE)
     if type_ == "string":
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise bad()

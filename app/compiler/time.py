@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from app.compiler.nodes import dtype
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 SOURCE_DIALECTS = {"duckdb": "duckdb", "sqlite": "sqlite", "postgresql": "postgres",
                    "clickhouse": "clickhouse", "spark": "spark", "trino": "trino"}
@@ -29,7 +29,7 @@ GRAIN_STEPS: dict[str, Step] = {
 def dialect_for(kind: str) -> str:
     if kind in SOURCE_DIALECTS:
         return SOURCE_DIALECTS[kind]
-    raise Invalid(f"sources of kind '{kind}' cannot be queried yet", code="UNSUPPORTED_SOURCE")
+    raise Invalid(f"sources of kind '{kind}' cannot be queried yet", code=ErrorCode.UNSUPPORTED_SOURCE)
 
 
 def window_step(window: str) -> Step:
@@ -93,7 +93,7 @@ def truncate(e: exp.Expression, grain: str, dialect: str) -> exp.Expression:
         if dialect == "postgres":
             e = exp.Cast(this=e, to=dtype("timestamp"))
         return exp.Cast(this=_fn("DATE_TRUNC", _s(grain), e), to=dtype("date"))
-    raise Invalid(f"time grains are not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")
+    raise Invalid(f"time grains are not rendered for dialect '{dialect}' yet", code=ErrorCode.UNSUPPORTED_SOURCE)
 
 
 def add(e: exp.Expression, step: Step, dialect: str, *, sign: int = 1, aligned: bool = False) -> exp.Expression:
@@ -121,7 +121,7 @@ def add(e: exp.Expression, step: Step, dialect: str, *, sign: int = 1, aligned: 
         return _fn("DATE_ADD" if unit == "day" else "ADD_MONTHS", e, number)
     if dialect == "trino":
         return exp.Cast(this=_fn("DATE_ADD", _s(unit), number, e), to=dtype("date"))
-    raise Invalid(f"date arithmetic is not rendered for dialect '{dialect}' yet", code="UNSUPPORTED_SOURCE")
+    raise Invalid(f"date arithmetic is not rendered for dialect '{dialect}' yet", code=ErrorCode.UNSUPPORTED_SOURCE)
 
 
 def series_spine(bounds: str, step: Step, dialect: str) -> exp.Expression | None:

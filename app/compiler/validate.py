@@ -14,7 +14,7 @@ from app.compiler.expressions import (
     ExpressionError, column_refs, parse_derived, parse_dimension_expr, parse_filter, parse_measure,
 )
 from app.compiler.joins import Scope, qualify_measure, qualify_row_expr
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 TIME_TYPES = ("date", "timestamp")
 
@@ -30,26 +30,26 @@ def validate_dataset(ds: DatasetDef, datasets: Mapping[str, DatasetDef]) -> None
     """Computed dimensions use declared columns; joins reach registered datasets on their columns."""
     if ds.time_column and ds.column(ds.time_column).type not in TIME_TYPES:
         raise Invalid(f"time_column '{ds.time_column}' must be a date or timestamp column",
-                      pointer="/time_column", code="INVALID_TIME_COLUMN")
+                      pointer="/time_column", code=ErrorCode.INVALID_TIME_COLUMN)
     for i, dim in enumerate(ds.dimensions):
         pointer = f"/dimensions/{i}/expr"
         tree = _parsed(parse_dimension_expr, dim.expr, pointer)
         for qualifier, name in sorted(column_refs(tree), key=str):
             if qualifier not in (None, ds.name) or ds.column(name) is None:
                 raise Invalid(f"computed dimension '{dim.name}' uses '{name}', not a declared column of '{ds.name}'",
-                              pointer=pointer, code="UNKNOWN_COLUMN")
+                              pointer=pointer, code=ErrorCode.UNKNOWN_COLUMN)
     for i, join in enumerate(ds.joins):
         target = ds if join.dataset == ds.name else datasets.get(join.dataset)
         if target is None:
             raise Invalid(f"join target '{join.dataset}' is not a registered dataset",
-                          pointer=f"/joins/{i}/dataset", code="UNKNOWN_DATASET")
+                          pointer=f"/joins/{i}/dataset", code=ErrorCode.UNKNOWN_DATASET)
         if target.source != ds.source:
             raise Invalid(f"join target '{join.dataset}' lives on source '{target.source}', not '{ds.source}'",
-                          pointer=f"/joins/{i}/dataset", code="CROSS_SOURCE_JOIN")
+                          pointer=f"/joins/{i}/dataset", code=ErrorCode.CROSS_SOURCE_JOIN)
         for local, remote in join.on.items():
             if target.column(remote) is None:
                 raise Invalid(f"join to '{join.dataset}' uses '{remote}', not a declared column there",
-                              pointer=f"/joins/{i}/on/{local}", code="UNKNOWN_COLUMN")
+                              pointer=f"/joins/{i}/on/{local}", code=ErrorCode.UNKNOWN_COLUMN)
 
 
 def validate_metric(m: MetricDef, datasets: Mapping[str, DatasetDef], metrics: Mapping[str, MetricDef]) -> None:
@@ -68,21 +68,21 @@ def validate_metric(m: MetricDef, datasets: Mapping[str, DatasetDef], metrics: M
         fields = [("/base", m.base)]
     for pointer, key in fields:
         if key != m.key and key not in metrics:
-            raise Invalid(f"metric '{key}' is not registered", pointer=pointer, code="UNKNOWN_METRIC")
+            raise Invalid(f"metric '{key}' is not registered", pointer=pointer, code=ErrorCode.UNKNOWN_METRIC)
     closure = {**metrics, m.key: m}
     for pointer, key in fields:
         path = _cycle(key, closure, (m.key,))
         if path:
-            raise Invalid(f"metric cycle: {' -> '.join(path)}", pointer=pointer, code="METRIC_CYCLE")
+            raise Invalid(f"metric cycle: {' -> '.join(path)}", pointer=pointer, code=ErrorCode.METRIC_CYCLE)
     if isinstance(m, CumulativeMetric) and _has_cumulative(m.base, closure, set()):
         raise Invalid(f"the base of a cumulative metric cannot itself be cumulative ('{m.base}')",
-                      pointer="/base", code="NESTED_CUMULATIVE")
+                      pointer="/base", code=ErrorCode.NESTED_CUMULATIVE)
 
 
 def _validate_simple(m: SimpleMetric, datasets: Mapping[str, DatasetDef]) -> None:
     ds = datasets.get(m.dataset)
     if ds is None:
-        raise Invalid(f"dataset '{m.dataset}' is not registered", pointer="/dataset", code="UNKNOWN_DATASET")
+        raise Invalid(f"dataset '{m.dataset}' is not registered", pointer="/dataset", code=ErrorCode.UNKNOWN_DATASET)
     qualify_measure(_parsed(parse_measure, m.measure, "/measure"), ds, "/measure")
     if m.filter:
         qualify_row_expr(_parsed(parse_filter, m.filter, "/filter"), Scope(ds, datasets), "/filter")
@@ -90,7 +90,7 @@ def _validate_simple(m: SimpleMetric, datasets: Mapping[str, DatasetDef]) -> Non
         col = ds.column(m.time_column)
         if col is None or col.type not in TIME_TYPES:
             raise Invalid(f"time_column '{m.time_column}' must be a date or timestamp column of '{ds.name}'",
-                          pointer="/time_column", code="INVALID_TIME_COLUMN")
+                          pointer="/time_column", code=ErrorCode.INVALID_TIME_COLUMN)
 
 
 def _cycle(key: str, metrics: Mapping[str, MetricDef], stack: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 
 FILE_SCHEMES = {"clickhouse+chdb"}  # URLs whose path names a local directory
@@ -69,7 +69,7 @@ def named(params: Sequence[Any]) -> dict[str, Any]:
 def row_limit_exceeded(max_rows: int) -> Invalid:
     return Invalid(
         f"the query returns more than {max_rows} rows; narrow it or add a limit",
-        code="ROW_LIMIT_EXCEEDED",
+        code=ErrorCode.ROW_LIMIT_EXCEEDED,
         details={"max_rows": max_rows},
     )
 
@@ -80,6 +80,6 @@ def file_path(url: str) -> str:
     if parts.netloc or not parts.path.startswith("/"):
         raise Invalid(
             f"a {parts.scheme} source URL names an absolute file: {parts.scheme}:///abs/path",
-            code="INVALID_SOURCE_URL",
+            code=ErrorCode.INVALID_SOURCE_URL,
         )
     return unquote(parts.path)

@@ -11,7 +11,7 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from app.errors import SourceUnavailable
+from app.errors import ErrorCode, SourceUnavailable
 
 
 class _Gate:
@@ -28,7 +28,7 @@ class SourceGates:
     def _refuse(self, source: str, why: str) -> SourceUnavailable:
         retry = str(max(1, math.ceil(self.queue_timeout)))
         return SourceUnavailable(
-            f"source '{source}' is saturated ({why}); retry later", code="SOURCE_SATURATED",
+            f"source '{source}' is saturated ({why}); retry later", code=ErrorCode.SOURCE_SATURATED,
             details={"source": source, "max_concurrency": self.max_concurrency, "max_queue": self.max_queue},
             headers={"Retry-After": retry},
         )

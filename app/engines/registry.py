@@ -18,7 +18,7 @@ from app.engines.postgres_engine import PostgresEngine
 from app.engines.spark_engine import SparkEngine
 from app.engines.sqlite_engine import SQLiteEngine
 from app.engines.trino_engine import TrinoEngine
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def kind_of(url: str) -> str:
     if kind not in ENGINES:
         raise Invalid(
             f"unsupported source kind '{scheme}'; supported: {', '.join(sorted(ENGINES))}",
-            code="UNSUPPORTED_SOURCE_KIND",
+            code=ErrorCode.UNSUPPORTED_SOURCE_KIND,
             details={"supported": sorted(ENGINES)},
         )
     return kind

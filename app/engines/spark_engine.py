@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.engines.base import named
 from app.engines.threaded import ThreadedEngine
-from app.errors import AppError, Invalid, SourceError, SourceUnavailable
+from app.errors import AppError, ErrorCode, Invalid, SourceError, SourceUnavailable
 
 _UNAVAILABLE = ("Py4JNetworkError", "SparkConnectGrpcException", "RetriesExceeded", "ConnectionRefusedError")
 
@@ -46,7 +46,7 @@ class SparkEngine(ThreadedEngine):
         else:
             threads = parse_qs(parts.query).get("threads", ["2"])[0]
             if not threads.isdigit() or not 1 <= int(threads) <= 64:
-                raise Invalid("spark+local:// takes ?threads=N with 1 <= N <= 64", code="INVALID_SOURCE_URL")
+                raise Invalid("spark+local:// takes ?threads=N with 1 <= N <= 64", code=ErrorCode.INVALID_SOURCE_URL)
             self._threads = int(threads)
         self._session: Any = None
         self._lock = threading.Lock()

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.engines.threaded import ThreadedEngine
-from app.errors import AppError, Invalid, QueryTimeout, SourceError, SourceUnavailable
+from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, SourceUnavailable
 
 REQUEST_TIMEOUT = 30.0
 # Recursive CTEs (the compiler's date spines) are unrolled by Trino up to this depth (its default is 10).
@@ -38,7 +38,7 @@ class TrinoEngine(ThreadedEngine):
         parts = urlsplit(url)
         path = [unquote(p) for p in parts.path.strip("/").split("/") if p]
         if len(path) > 2 or not parts.hostname:
-            raise Invalid("a Trino source URL is trino://user@host:port/catalog/schema", code="INVALID_SOURCE_URL")
+            raise Invalid("a Trino source URL is trino://user@host:port/catalog/schema", code=ErrorCode.INVALID_SOURCE_URL)
         secure = parts.scheme.lower() == "trino+https"
         self._args: dict[str, Any] = {
             "host": parts.hostname, "port": parts.port or (443 if secure else 8080),

@@ -16,7 +16,7 @@ from app.catalog import diff as differ
 from app.catalog import repository as repo
 from app.catalog import service as catalog
 from app.catalog.kinds import KINDS
-from app.errors import AppError
+from app.errors import AppError, ErrorCode
 from app.governance import duplicates
 from app.governance.schemas import BatchIn, BatchItem, BatchOut, BatchResult
 
@@ -60,7 +60,7 @@ async def apply(session: AsyncSession, caller: Caller, batch: BatchIn) -> BatchO
         try:
             parsed.append((index, item, KINDS[item.kind].parse(item.definition)))
             if (item.kind, key) in seen:
-                raise AppError(f"{item.kind} '{key}' appears twice in the batch (also item {seen[(item.kind, key)]})", code="DUPLICATE_ITEM")
+                raise AppError(f"{item.kind} '{key}' appears twice in the batch (also item {seen[(item.kind, key)]})", code=ErrorCode.DUPLICATE_ITEM)
             seen[(item.kind, key)] = index
         except AppError as err:
             raise _locate(err, index, item, key if isinstance(key, str) else None) from None
@@ -76,7 +76,7 @@ async def apply(session: AsyncSession, caller: Caller, batch: BatchIn) -> BatchO
         except AppError as err:
             raise _locate(err, index, item, key) from None
         action = "create" if before is None else ("update" if changed else "unchanged")
-        changes = [c.model_dump(mode="json") for c in differ.diff(before, answer.definition)] if action == "update" else []
+        changes = differ.diff(before, answer.definition) if action == "update" else []
         results[index] = BatchResult(kind=kind.name, key=key, action=action, version=answer.version, changes=changes)
     items = [results[i] for i in sorted(results)]
     count = {a: sum(1 for r in items if r.action == a) for a in ("create", "update", "unchanged")}

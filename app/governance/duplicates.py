@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
 from app.catalog.models import Entity
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, ErrorCode, Invalid
 from app.governance import lifecycle
 from app.governance.fingerprint import fingerprint
 from app.governance.schemas import DuplicateGroup
@@ -42,7 +42,7 @@ async def refuse(session: AsyncSession, definition: Any, allow_reason: str | Non
     if await lifecycle.refuses_duplicates(session, definition.domain):
         raise Conflict(
             f"metric '{definition.key}' computes the same as '{existing[0]}'; reuse it, or send allow_duplicate with a duplicate_reason",
-            code="DUPLICATE_METRIC", details={"existing": existing},
+            code=ErrorCode.DUPLICATE_METRIC, details={"existing": existing},
         )
     return {"equivalent_to": existing}
 
@@ -52,9 +52,9 @@ def allow_reason(allow: Any, reason: Any) -> str | None:
     if allow in (None, False):
         return None
     if allow is not True:
-        raise Invalid("allow_duplicate is true or false", pointer="/allow_duplicate", code="INVALID_FIELD")
+        raise Invalid("allow_duplicate is true or false", pointer="/allow_duplicate", code=ErrorCode.INVALID_FIELD)
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
-        raise Invalid("allow_duplicate needs a duplicate_reason (at most 2000 characters)", pointer="/duplicate_reason", code="DUPLICATE_REASON_REQUIRED")
+        raise Invalid("allow_duplicate needs a duplicate_reason (at most 2000 characters)", pointer="/duplicate_reason", code=ErrorCode.DUPLICATE_REASON_REQUIRED)
     return reason.strip()
 
 

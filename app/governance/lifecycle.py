@@ -18,7 +18,7 @@ from app.auth.principal import Caller
 from app.catalog import repository as repo
 from app.catalog.models import Entity
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from app.errors import Conflict, ErrorCode, Forbidden, Gone, Invalid, NotFound
 from app.governance.models import Deprecation, DomainPolicy
 from app.governance.schemas import DeprecateIn, LifecycleOut, PolicyIn, PolicyOut, ResolutionWarning
 
@@ -43,7 +43,7 @@ def resolution_notes(statuses: dict[str, EntityStatusInfo]) -> list[ResolutionWa
         info = statuses[key]
         if info.status == RETIRED:
             instead = f"; use '{info.replacement}'" if info.replacement else ""
-            raise Gone(f"metric '{key}' is retired{instead}", code="METRIC_RETIRED", details={"metric": key, "replacement": info.replacement})
+            raise Gone(f"metric '{key}' is retired{instead}", code=ErrorCode.METRIC_RETIRED, details={"metric": key, "replacement": info.replacement})
         if info.status == DEPRECATED:
             until = f" until {info.sunset.isoformat()}" if info.sunset else ""
             instead = f"; use '{info.replacement}'" if info.replacement else ""
@@ -77,9 +77,9 @@ def require_approver(caller: Caller, domain: str) -> None:
 def require_editable(entity: Entity) -> None:
     """Definitions under review or retired are not edited in place."""
     if entity.status == IN_REVIEW:
-        raise Conflict(f"{entity.kind} '{entity.key}' is in review; accept or reject its proposal first", code="IN_REVIEW")
+        raise Conflict(f"{entity.kind} '{entity.key}' is in review; accept or reject its proposal first", code=ErrorCode.IN_REVIEW)
     if entity.status == RETIRED:
-        raise Conflict(f"{entity.kind} '{entity.key}' is retired", code="DEFINITION_RETIRED")
+        raise Conflict(f"{entity.kind} '{entity.key}' is retired", code=ErrorCode.DEFINITION_RETIRED)
 
 
 # --- review policy ---------------------------------------------------------------------------
@@ -136,7 +136,7 @@ async def set_policy(session: AsyncSession, caller: Caller, domain: str, body: P
 async def _governed(session: AsyncSession, kind: str, key: str) -> Entity:
     entity = await repo.entity(session, kind, key, lock=True)
     if entity is None:
-        raise NotFound(f"{kind} '{key}' not found", code=f"{kind.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind} '{key}' not found", code=ErrorCode.not_found(kind))
     return entity
 
 
@@ -144,7 +144,7 @@ def _transition(entity: Entity, allowed_from: tuple[str, ...], to: str) -> None:
     if entity.status not in allowed_from:
         raise Conflict(
             f"{entity.kind} '{entity.key}' is {entity.status}; only {' or '.join(allowed_from)} definitions can become {to}",
-            code="INVALID_TRANSITION", details={"status": entity.status, "to": to},
+            code=ErrorCode.INVALID_TRANSITION, details={"status": entity.status, "to": to},
         )
 
 
@@ -160,7 +160,7 @@ async def deprecate(session: AsyncSession, caller: Caller, kind: str, key: str, 
     if body.replacement is not None:
         other = await repo.entity(session, kind, body.replacement)
         if other is None or other.key == key or other.status in (RETIRED, DEPRECATED):
-            raise Invalid(f"the replacement must be another {kind} that is neither deprecated nor retired", pointer="/replacement", code="INVALID_REPLACEMENT")
+            raise Invalid(f"the replacement must be another {kind} that is neither deprecated nor retired", pointer="/replacement", code=ErrorCode.INVALID_REPLACEMENT)
     dep = await session.get(Deprecation, entity.id) or Deprecation(entity_id=entity.id)
     dep.replacement, dep.sunset, dep.reason = body.replacement, body.sunset, body.reason
     dep.deprecated_by, dep.deprecated_at = caller.name, utcnow()
@@ -180,7 +180,7 @@ async def retire(session: AsyncSession, caller: Caller, kind: str, key: str, rea
     _transition(entity, (DEPRECATED,), RETIRED)
     if dependents:
         raise Conflict(f"{kind} '{key}' is still used by {len(dependents)} definitions; change them first",
-                       code="HAS_DEPENDENTS", details={"dependents": dependents})
+                       code=ErrorCode.HAS_DEPENDENTS, details={"dependents": dependents})
     entity.status, entity.updated_at = RETIRED, utcnow()
     await session.flush()
     await audit.record(session, actor=caller.name, action=f"{kind}.retire", entity_kind=kind, entity_key=key,
@@ -191,6 +191,6 @@ async def retire(session: AsyncSession, caller: Caller, kind: str, key: str, rea
 async def status_of(session: AsyncSession, caller: Caller, kind: str, key: str) -> LifecycleOut:
     entity = await repo.entity(session, kind, key)
     if entity is None:
-        raise NotFound(f"{kind} '{key}' not found", code=f"{kind.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind} '{key}' not found", code=ErrorCode.not_found(kind))
     caller.require_read(entity.domain)
     return _out(entity, await session.get(Deprecation, entity.id))

@@ -14,7 +14,7 @@ from app.catalog import repository as repo
 from app.catalog.kinds import DATASET, METRIC, PARSED
 from app.catalog.models import Entity
 from app.compiler.expressions import column_refs, parse_filter, parse_measure
-from app.errors import NotFound
+from app.errors import ErrorCode, NotFound
 from app.governance.schemas import Edge, ImpactItem, ImpactOut, LineageOut, Node
 from app.kpi.definitions import walk
 from app.kpi.kinds import SCORECARD, TARGET
@@ -79,7 +79,7 @@ def _node(lib: Library, node_id: str, caller: Caller) -> Node:
 def _root(lib: Library, caller: Caller, kind: str, key: str) -> str:
     root = f"{kind}:{key}"
     if root not in lib.entities:
-        raise NotFound(f"{kind} '{key}' not found", code=f"{kind.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind} '{key}' not found", code=ErrorCode.not_found(kind))
     caller.require_read(lib.entities[root].domain)
     return root
 

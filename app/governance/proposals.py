@@ -20,7 +20,7 @@ from app.catalog.kinds import Kind
 from app.catalog.models import Entity
 from app.catalog.schemas import EntityOut
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, ErrorCode, Forbidden, NotFound
 from app.governance import duplicates, lifecycle
 from app.governance.models import Proposal
 from app.governance.schemas import ProposalOut
@@ -67,10 +67,10 @@ async def submit(session: AsyncSession, caller: Caller, kind: Kind, key: str, no
     """draft → in_review: the current draft version is proposed for publication."""
     entity = await repo.entity(session, kind.name, key, lock=True)
     if entity is None:
-        raise NotFound(f"{kind.name} '{key}' not found", code=f"{kind.name.upper()}_NOT_FOUND")
+        raise NotFound(f"{kind.name} '{key}' not found", code=ErrorCode.not_found(kind.name))
     caller.require_edit(entity.domain)
     if entity.status != lifecycle.DRAFT:
-        raise Conflict(f"{kind.name} '{key}' is {entity.status}; only drafts are submitted", code="INVALID_TRANSITION",
+        raise Conflict(f"{kind.name} '{key}' is {entity.status}; only drafts are submitted", code=ErrorCode.INVALID_TRANSITION,
                        details={"status": entity.status, "to": lifecycle.IN_REVIEW})
     current = await repo.revision(session, entity.id, entity.current_version)
     entity.status = lifecycle.IN_REVIEW
@@ -80,13 +80,13 @@ async def submit(session: AsyncSession, caller: Caller, kind: Kind, key: str, no
 async def _reviewable(session: AsyncSession, caller: Caller, proposal_id: int) -> tuple[Proposal, Entity]:
     proposal = await session.get(Proposal, proposal_id, with_for_update=True)
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} not found", code="PROPOSAL_NOT_FOUND")
+        raise NotFound(f"proposal {proposal_id} not found", code=ErrorCode.PROPOSAL_NOT_FOUND)
     caller.require_read(proposal.domain)
     lifecycle.require_approver(caller, proposal.domain)
     if proposal.author == caller.name:
-        raise Forbidden("the author of a proposal cannot review it (four eyes)", code="SELF_REVIEW")
+        raise Forbidden("the author of a proposal cannot review it (four eyes)", code=ErrorCode.SELF_REVIEW)
     if proposal.state != "open":
-        raise Conflict(f"proposal {proposal_id} is {proposal.state}", code="PROPOSAL_CLOSED", details={"state": proposal.state})
+        raise Conflict(f"proposal {proposal_id} is {proposal.state}", code=ErrorCode.PROPOSAL_CLOSED, details={"state": proposal.state})
     entity = await repo.entity(session, proposal.kind, proposal.key, lock=True)
     return proposal, entity
 
@@ -99,7 +99,7 @@ async def accept(session: AsyncSession, caller: Caller, kinds: dict[str, Kind], 
     proposal, entity = await _reviewable(session, caller, proposal_id)
     if entity.current_version != proposal.base_version:
         raise Conflict(f"{entity.kind} '{entity.key}' changed since the proposal (now version {entity.current_version}); reject it and propose again",
-                       code="STALE_PROPOSAL", details={"current_version": entity.current_version, "base_version": proposal.base_version})
+                       code=ErrorCode.STALE_PROPOSAL, details={"current_version": entity.current_version, "base_version": proposal.base_version})
     _close(proposal, caller, "accepted", comment)
     review = {"proposal": proposal.id, "author": proposal.author, "approved_by": caller.name, "comment": comment}
     if proposal.action == "publish":
@@ -136,7 +136,7 @@ async def reject(session: AsyncSession, caller: Caller, proposal_id: int, commen
 async def get(session: AsyncSession, caller: Caller, proposal_id: int) -> ProposalOut:
     proposal = await session.get(Proposal, proposal_id)
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} not found", code="PROPOSAL_NOT_FOUND")
+        raise NotFound(f"proposal {proposal_id} not found", code=ErrorCode.PROPOSAL_NOT_FOUND)
     caller.require_read(proposal.domain)
     return out(proposal)
 

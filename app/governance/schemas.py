@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.catalog.definitions import MetricKey, Name
+from app.catalog.definitions import DatasetDef, MetricDef, MetricKey, Name
+from app.catalog.schemas import Change
+from app.declared import declared_as
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 Comment = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -42,7 +44,7 @@ class SubmitIn(Strict):
     change_note: Note = ""
 
 
-class ReviewIn(Strict):
+class ProposalReviewIn(Strict):
     comment: Comment
 
 
@@ -66,7 +68,7 @@ class ProposalOut(BaseModel):
     base_version: int
     author: str
     change_note: str
-    definition: dict[str, Any]
+    definition: Annotated[dict[str, Any], declared_as(Union[DatasetDef, MetricDef])]
     reviewer: str | None
     review_comment: str
     result_version: int | None
@@ -126,7 +128,7 @@ class DuplicateGroup(BaseModel):
 
 class BatchItem(Strict):
     kind: Literal["dataset", "metric"]
-    definition: dict[str, Any]
+    definition: Annotated[dict[str, Any], declared_as(Union[DatasetDef, MetricDef])]
     origin: Annotated[str, StringConstraints(max_length=500)] | None = Field(default=None, description="where it came from (a file name); echoed in errors")
     allow_duplicate: bool = False
     duplicate_reason: Note = ""
@@ -143,7 +145,7 @@ class BatchResult(BaseModel):
     key: str
     action: str = Field(description="create | update | unchanged")
     version: int
-    changes: list[dict[str, Any]] = Field(default_factory=list, description="field-level diff of an update")
+    changes: list[Change] = Field(default_factory=list, description="field-level diff of an update")
 
 
 class BatchOut(BaseModel):

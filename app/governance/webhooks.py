@@ -15,7 +15,7 @@ from app.auth import service as auth
 from app.auth.principal import Caller
 from app.catalog import repository as repo
 from app.db import utcnow
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import ErrorCode, Forbidden, Invalid, NotFound
 from app.governance.models import Webhook, WebhookDelivery
 from app.governance.schemas import DeliveryOut, WebhookIn, WebhookOut
 from app.pagination import decode_cursor, next_cursor
@@ -39,9 +39,9 @@ async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_
     if body.metric is not None:
         metric = await repo.entity(session, "metric", body.metric)
         if metric is None:
-            raise Invalid(f"metric '{body.metric}' is not registered", pointer="/metric", code="UNKNOWN_METRIC")
+            raise Invalid(f"metric '{body.metric}' is not registered", pointer="/metric", code=ErrorCode.UNKNOWN_METRIC)
         if domain is not None and domain != metric.domain:
-            raise Invalid(f"metric '{body.metric}' belongs to domain '{metric.domain}'", pointer="/domain", code="INVALID_FIELD")
+            raise Invalid(f"metric '{body.metric}' belongs to domain '{metric.domain}'", pointer="/domain", code=ErrorCode.INVALID_FIELD)
         domain = metric.domain
     if domain is None:
         caller.require_admin()
@@ -62,7 +62,7 @@ async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_
 async def _owned(session: AsyncSession, caller: Caller, hook_id: int) -> Webhook:
     hook = await session.get(Webhook, hook_id)
     if hook is None:
-        raise NotFound(f"webhook {hook_id} not found", code="WEBHOOK_NOT_FOUND")
+        raise NotFound(f"webhook {hook_id} not found", code=ErrorCode.WEBHOOK_NOT_FOUND)
     if hook.created_by != caller.name and not caller.is_admin:
         raise Forbidden("only its creator or an admin sees a webhook")
     return hook

@@ -13,7 +13,7 @@ from app.catalog import repository as catalog_repo
 from app.catalog.kinds import METRIC, PARSED
 from app.catalog.models import Entity
 from app.db import Database, utcnow
-from app.errors import AppError, NotFound
+from app.errors import AppError, ErrorCode, NotFound
 from app.kpi import periods
 from app.kpi import repository as repo
 from app.kpi.definitions import walk
@@ -94,7 +94,7 @@ async def metric_checks(db: Database, queries: QueryService, caller: Caller, key
     async with db.session() as session:
         rows = await catalog_repo.current_many(session, "metric", [key])
     if not rows:
-        raise NotFound(f"metric '{key}' not found", code="METRIC_NOT_FOUND")
+        raise NotFound(f"metric '{key}' not found", code=ErrorCode.METRIC_NOT_FOUND)
     caller.require_read(rows[0][0].domain)
     return (await _run(db, queries, caller, rows))[0]
 
@@ -102,7 +102,7 @@ async def metric_checks(db: Database, queries: QueryService, caller: Caller, key
 async def domain_checks(db: Database, queries: QueryService, caller: Caller, domain: str) -> DomainChecks:
     async with db.session() as session:
         if not await auth.domain_exists(session, domain):
-            raise NotFound(f"domain '{domain}' not found", code="DOMAIN_NOT_FOUND")
+            raise NotFound(f"domain '{domain}' not found", code=ErrorCode.DOMAIN_NOT_FOUND)
         caller.require_read(domain)
         rows = await catalog_repo.search(session, "metric", domains=None, domain=domain, limit=100_000)
     items = await _run(db, queries, caller, rows)

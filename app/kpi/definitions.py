@@ -59,17 +59,17 @@ class TargetDef(TargetIn):
     domain: Name
 
 
-class Node(Strict):
+class ScorecardNode(Strict):
     """A scorecard node: a metric (optionally scoped) or a labelled group, weighted among its siblings."""
 
     metric: MetricKey | None = None
     label: Label | None = None
     weight: float = Field(default=100, gt=0, le=100, description="share among siblings; siblings sum to 100")
     scope: Scope = Field(default_factory=dict, description="dimension values; added to the parent's scope")
-    children: list[Node] = Field(default_factory=list, max_length=50)
+    children: list[ScorecardNode] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
-    def _metric_or_group(self) -> Node:
+    def _metric_or_group(self) -> ScorecardNode:
         if self.metric is None and not (self.label and self.children):
             raise ValueError("a node names a metric, or is a labelled group with children")
         return self
@@ -85,7 +85,7 @@ class ScorecardDef(Strict):
     cap: float = Field(default=1.2, ge=0.1, le=10, description="each child's achievement is capped at this ratio in roll-ups")
     tiers: Bands = DEFAULT_TIERS
     tags: list[Label] = Field(default_factory=list, max_length=50)
-    root: Node
+    root: ScorecardNode
 
     @model_validator(mode="after")
     def _size(self) -> ScorecardDef:
@@ -94,7 +94,7 @@ class ScorecardDef(Strict):
         return self
 
 
-def walk(node: Node, path: str = "/root", scope: dict | None = None):
+def walk(node: ScorecardNode, path: str = "/root", scope: dict | None = None):
     """Every node with its JSON pointer and effective scope (its ancestors' scope plus its own)."""
     scope = {**(scope or {}), **node.scope}
     yield path, node, scope
@@ -102,7 +102,7 @@ def walk(node: Node, path: str = "/root", scope: dict | None = None):
         yield from walk(child, f"{path}/children/{i}", scope)
 
 
-def weight_problem(root: Node) -> tuple[str, float] | None:
+def weight_problem(root: ScorecardNode) -> tuple[str, float] | None:
     """The first group of siblings whose weights do not sum to 100: (pointer, sum)."""
     for path, node, _ in walk(root):
         total = sum(c.weight for c in node.children)

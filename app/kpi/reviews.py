@@ -11,7 +11,7 @@ from app.auth.principal import Caller
 from app.catalog import repository as catalog_repo
 from app.catalog.kinds import METRIC, PARSED
 from app.db import as_utc, utcnow
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import ErrorCode, Forbidden, Invalid, NotFound
 from app.kpi import repository as repo
 from app.kpi.models import Review
 from app.kpi.schemas import OverdueOut, ReviewIn, ReviewOut
@@ -31,13 +31,13 @@ async def record(session: AsyncSession, caller: Caller, key: str, body: ReviewIn
     """Editors and approvers of the metric's domain record reviews; each lands with its audit event."""
     entity = await catalog_repo.entity(session, "metric", key)
     if entity is None:
-        raise NotFound(f"metric '{key}' not found", code="METRIC_NOT_FOUND")
+        raise NotFound(f"metric '{key}' not found", code=ErrorCode.METRIC_NOT_FOUND)
     if not (caller.can_edit(entity.domain) or caller.has("approver", entity.domain)):
         raise Forbidden(f"recording a review needs the editor or approver role in domain '{entity.domain}'", details={"domain": entity.domain})
     now = utcnow()
     reviewed_at = as_utc(body.reviewed_at) or now
     if reviewed_at > now:
-        raise Invalid("a review cannot be recorded before it is held", pointer="/reviewed_at", code="REVIEW_IN_FUTURE")
+        raise Invalid("a review cannot be recorded before it is held", pointer="/reviewed_at", code=ErrorCode.REVIEW_IN_FUTURE)
     review = Review(metric_key=key, domain=entity.domain, reviewer=caller.name, reviewed_at=reviewed_at,
                     outcome=body.outcome, note=body.note, recorded_at=now)
     session.add(review)
@@ -53,7 +53,7 @@ async def record(session: AsyncSession, caller: Caller, key: str, body: ReviewIn
 async def history(session: AsyncSession, caller: Caller, key: str, *, cursor: str | None, limit: int) -> tuple[list[ReviewOut], str | None]:
     entity = await catalog_repo.entity(session, "metric", key)
     if entity is None:
-        raise NotFound(f"metric '{key}' not found", code="METRIC_NOT_FOUND")
+        raise NotFound(f"metric '{key}' not found", code=ErrorCode.METRIC_NOT_FOUND)
     caller.require_read(entity.domain)
     items = [_out(r) for r in await repo.reviews(session, key, after_id=decode_cursor(cursor, int) or 0, limit=limit)]
     return items, next_cursor(items, limit, items[-1].id if items else None)

@@ -1,4 +1,4 @@
-"""Request and answer shapes of the KPI routes: targets, scorecard evaluations, checks, reviews."""
+"""Request and answer shapes of the KPI routes: targets, scorecards and their evaluations, checks, reviews."""
 
 from __future__ import annotations
 
@@ -8,10 +8,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.catalog.definitions import Strict
-from app.kpi.definitions import TargetIn
+from app.catalog.schemas import EntityOut, NoteOption, patch_model
+from app.declared import declared_as
+from app.kpi.definitions import ScorecardDef, TargetDef, TargetIn
 
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 Outcome = Literal["on_track", "at_risk", "off_track"]
+
+
+class TargetOut(EntityOut):
+    definition: Annotated[dict[str, Any], declared_as(TargetDef)]
+
+
+class ScorecardOut(EntityOut):
+    definition: Annotated[dict[str, Any], declared_as(ScorecardDef)]
+
+
+class ScorecardIn(NoteOption, ScorecardDef):
+    """POST /v1/scorecards: a scorecard definition."""
+
+
+ScorecardPatch = patch_model("ScorecardPatch", (ScorecardDef,), ("name", "domain"))
 
 
 class TargetBatch(Strict):

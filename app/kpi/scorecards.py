@@ -9,7 +9,7 @@ from app.auth.principal import Caller
 from app.catalog import service as catalog
 from app.catalog.service import metric_closure
 from app.db import Database
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.kpi import periods
 from app.kpi.definitions import ScorecardDef, scope_text, walk
 from app.kpi.kinds import SCORECARD
@@ -25,7 +25,7 @@ def parse_period(text: str) -> periods.Period:
     try:
         return periods.parse(text)
     except ValueError as err:
-        raise Invalid(str(err), pointer="period", code="INVALID_PERIOD") from None
+        raise Invalid(str(err), pointer="period", code=ErrorCode.INVALID_PERIOD) from None
 
 
 async def _actual(queries: QueryService, caller: Caller, metric: str, scope: dict, period: periods.Period, as_of: dt.datetime | None) -> float | None:
@@ -52,7 +52,7 @@ async def evaluate(
         book = await load_book(session, {m for _, m, _ in nodes}, {period.start.year}, as_of)
     for path, metric, _ in nodes:
         if metric not in metrics:
-            raise Invalid(f"metric '{metric}' is not registered", pointer=f"{path}/metric", code="UNKNOWN_METRIC")
+            raise Invalid(f"metric '{metric}' is not registered", pointer=f"{path}/metric", code=ErrorCode.UNKNOWN_METRIC)
     wanted = sorted({(m, scope_text(s)): (m, s) for _, m, s in nodes}.items())
     values = await asyncio.gather(*(_actual(queries, caller, m, s, period, as_of) for _, (m, s) in wanted))
     actuals = dict(zip((k for k, _ in wanted), values))

@@ -14,7 +14,7 @@ from app.auth.principal import Caller
 from app.catalog import repository as catalog_repo
 from app.catalog import service as catalog
 from app.catalog.kinds import PARSED
-from app.errors import AppError, Invalid
+from app.errors import AppError, ErrorCode, Invalid
 from app.kpi import repository as repo
 from app.kpi.definitions import TargetIn, scope_text
 from app.kpi.kinds import TARGET
@@ -36,12 +36,12 @@ async def set_targets(session: AsyncSession, caller: Caller, batch: TargetBatch)
     seen: dict[str, int] = {}
     for i, target in enumerate(batch.targets):
         if target.metric not in owners:
-            raise Invalid(f"metric '{target.metric}' is not registered", pointer=f"/targets/{i}/metric", code="UNKNOWN_METRIC")
+            raise Invalid(f"metric '{target.metric}' is not registered", pointer=f"/targets/{i}/metric", code=ErrorCode.UNKNOWN_METRIC)
         if target.domain not in (None, owners[target.metric]):
             raise Invalid(f"a target of '{target.metric}' belongs to domain '{owners[target.metric]}'",
-                          pointer=f"/targets/{i}/domain", code="TARGET_DOMAIN_MISMATCH")
+                          pointer=f"/targets/{i}/domain", code=ErrorCode.TARGET_DOMAIN_MISMATCH)
         if target.key in seen:
-            raise Invalid(f"target '{target.key}' is also item {seen[target.key]}", pointer=f"/targets/{i}", code="DUPLICATE_TARGET")
+            raise Invalid(f"target '{target.key}' is also item {seen[target.key]}", pointer=f"/targets/{i}", code=ErrorCode.DUPLICATE_TARGET)
         seen[target.key] = i
         caller.require_edit(owners[target.metric])
     items = []

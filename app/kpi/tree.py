@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.catalog.definitions import Bands
-from app.kpi.definitions import Node, ScorecardDef
+from app.kpi.definitions import ScorecardDef, ScorecardNode
 from app.kpi.schemas import NodeOut
 from app.kpi.scoring import achievement, label, roll_up
 
@@ -29,7 +29,7 @@ def score_tree(card: ScorecardDef, facts: dict[str, Fact]) -> list[NodeOut]:
     return out
 
 
-def _score(card: ScorecardDef, node: Node, path: str, scope: dict, facts: dict[str, Fact], out: list[NodeOut]) -> NodeOut:
+def _score(card: ScorecardDef, node: ScorecardNode, path: str, scope: dict, facts: dict[str, Fact], out: list[NodeOut]) -> NodeOut:
     scope = {**scope, **node.scope}
     fact = facts.get(path)
     ach = achievement(fact.actual, fact.target, fact.direction) if fact else None

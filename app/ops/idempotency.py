@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database, utcnow
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.ops.middleware import send_error
 from app.ops.models import IdempotencyRecord
 
@@ -30,7 +30,7 @@ class Idempotency:
             return await self.app(scope, receive, send)
         key = key.decode("latin-1")
         if not 0 < len(key) <= MAX_KEY:
-            return await send_error(send, Invalid(f"Idempotency-Key is 1 to {MAX_KEY} characters", pointer="Idempotency-Key", code="INVALID_IDEMPOTENCY_KEY"))
+            return await send_error(send, Invalid(f"Idempotency-Key is 1 to {MAX_KEY} characters", pointer="Idempotency-Key", code=ErrorCode.INVALID_IDEMPOTENCY_KEY))
         body = b""
         while True:
             message = await receive()
@@ -43,7 +43,7 @@ class Idempotency:
             stored = await session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key))
         if stored is not None:
             if stored.request_hash != request_hash:
-                return await send_error(send, Invalid("this Idempotency-Key was used with another request body", pointer="Idempotency-Key", code="IDEMPOTENCY_KEY_REUSED"))
+                return await send_error(send, Invalid("this Idempotency-Key was used with another request body", pointer="Idempotency-Key", code=ErrorCode.IDEMPOTENCY_KEY_REUSED))
             return await self._replay(send, stored)
 
         sent = False

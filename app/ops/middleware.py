@@ -10,7 +10,7 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from app.errors import Invalid, PayloadTooLarge
+from app.errors import ErrorCode, Invalid, PayloadTooLarge
 from app.ops.logs import request_id
 
 log = logging.getLogger("yardstick.access")
@@ -89,7 +89,7 @@ class RefuseNul:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
-            return await send_error(send, Invalid("NUL characters are not accepted", pointer="url", code="INVALID_CHARACTER"))
+            return await send_error(send, Invalid("NUL characters are not accepted", pointer="url", code=ErrorCode.INVALID_CHARACTER))
         return await self.app(scope, receive, send)
 
 

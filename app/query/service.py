@@ -21,7 +21,7 @@ from app.config import Settings
 from app.db import Database, as_utc
 from app.engines import EnginePool
 from app.engines.gate import SourceGates
-from app.errors import Invalid
+from app.errors import ErrorCode, Invalid
 from app.governance.lifecycle import load_statuses, resolution_notes
 from app.governance.schemas import ResolutionWarning
 from app.kpi.answers import attach_targets
@@ -88,7 +88,7 @@ class QueryService:
             for i, key in enumerate(request.metrics):
                 if key not in metrics:
                     when = f" at {as_of.isoformat()}" if as_of else ""
-                    raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code="UNKNOWN_METRIC")
+                    raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code=ErrorCode.UNKNOWN_METRIC)
             warnings = resolution_notes(await load_statuses(session, set(metrics)))  # 410 for a retired metric
             dataset_names = {m.definition.dataset for m in metrics.values() if m.definition.type == "simple"}
             dataset_names |= {d.split(".", 1)[0] for d in request.dimensions}

@@ -9,7 +9,7 @@ from app.audit import service as audit
 from app.auth.principal import Caller
 from app.db import utcnow
 from app.engines.registry import kind_of
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, ErrorCode, Invalid, NotFound
 from app import sealed
 from app.sources import redaction
 from app.sources.models import Source
@@ -30,7 +30,7 @@ async def create_source(session: AsyncSession, caller: Caller, data: SourceIn, s
     except Invalid as exc:
         raise Invalid(exc.message, pointer="/url", code=exc.code) from None
     if await session.scalar(select(Source.id).where(Source.name == data.name)):
-        raise Conflict(f"source '{data.name}' exists", code="SOURCE_EXISTS")
+        raise Conflict(f"source '{data.name}' exists", code=ErrorCode.SOURCE_EXISTS)
     now = utcnow()
     source = Source(
         name=data.name, kind=kind, url_encrypted=sealed.seal(data.url, secret_key, sealed.SOURCE_URL),
@@ -59,7 +59,7 @@ async def get_source(session: AsyncSession, caller: Caller, name: str) -> Source
 async def _source(session: AsyncSession, name: str) -> Source:
     source = await session.scalar(select(Source).where(Source.name == name))
     if source is None:
-        raise NotFound(f"source '{name}' not found", code="SOURCE_NOT_FOUND")
+        raise NotFound(f"source '{name}' not found", code=ErrorCode.SOURCE_NOT_FOUND)
     return source
 
 

@@ -37,7 +37,7 @@ class VerificationOut(BaseModel):
     reason: str | None
 
 
-@router.get("", response_model=Page)
+@router.get("", response_model=Page[AuditEventOut], name="list_audit_events")
 async def list_events(
     caller: CurrentCaller,
     session: ReadSession,
@@ -49,13 +49,13 @@ async def list_events(
     until: dt.datetime | None = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> Page:
+) -> Page[AuditEventOut]:
     flt = service.AuditFilter(entity_kind, entity_key, actor, action, since, until)
     events, cursor = await service.page(session, caller, flt, cursor=cursor, limit=limit)
-    return Page(items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
+    return Page[AuditEventOut](items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
 
 
-@router.get("/verify", response_model=VerificationOut)
+@router.get("/verify", response_model=VerificationOut, name="verify_audit_chain")
 async def verify(caller: CurrentCaller, session: ReadSession) -> VerificationOut:
     result = await service.verify_for(session, caller)
     return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)

@@ -1,21 +1,27 @@
-"""Datasets and metrics: one router shape serves both kinds."""
+"""Datasets and metrics: one router shape serves both kinds (and scorecards)."""
 
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import BaseModel
 
 from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
 from app.catalog import service
 from app.catalog.kinds import DATASET, METRIC, Kind
-from app.catalog.schemas import DiffOut, EntityOut, Page
+from app.catalog.schemas import DatasetIn, DatasetPatch, DiffOut, MetricIn, MetricPatch, Page, VersionOut
 from app.db import as_utc
+from app.declared import declared_as
 from app.errors import responses
 from app.governance import duplicates, proposals
 from app.governance.schemas import ProposalOut
 
 Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$")]
+# Declared here rather than as a Header parameter: a missing If-Match is a 428 (IF_MATCH_REQUIRED),
+# which a required Header would turn into a 422.
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": 'the ETag of the version being changed, e.g. "3"'}
 
 
 def _split_note(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -36,11 +42,14 @@ def _split_status(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return body, body.pop("status", None) or "published"
 
 
-def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRouter:
+def catalog_router(kind: Kind, plural: str, example: dict[str, Any], create: Any, patch: type[BaseModel]) -> APIRouter:
+    """The routes of one kind; `create` and `patch` are the body models the contract declares
+    (the body itself is validated by `kind.parse`, so every path answers the same pointers)."""
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural], responses=responses(401, 403, 422))
-    definition_body = Body(openapi_examples={"definition": {"value": example}}, description=f"a {kind.name} definition (DESIGN.md) plus an optional change_note")
+    out = kind.out
+    definition_body = Body(openapi_examples={"definition": {"value": example}}, description=f"a {kind.name} definition plus an optional change_note")
 
-    @router.get("", response_model=Page, name=f"list_{plural}")
+    @router.get("", response_model=Page[out], name=f"list_{plural}")
     async def list_entities(
         caller: CurrentCaller,
         session: ReadSession,
@@ -52,15 +61,17 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
         q: Annotated[str | None, Query(max_length=200, description="text search over key, name, synonyms and caliber")] = None,
         cursor: Cursor = None,
         limit: Limit = 100,
-    ) -> Page:
+    ) -> Page[out]:
         items, next_cursor = await service.search(
             session, caller, kind, cursor=cursor, limit=limit,
             domain=domain, owner=owner, tag=tag, status=status_, level=level, text=q,
         )
-        return Page(items=items, next_cursor=next_cursor)
+        return Page[out](items=items, next_cursor=next_cursor)
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=EntityOut, responses=responses(409), name=f"create_{kind.name}")
-    async def create_entity(body: Annotated[dict[str, Any], definition_body], caller: CurrentCaller, session: WriteSession, response: Response) -> EntityOut:
+    @router.post("", status_code=status.HTTP_201_CREATED, response_model=out, responses=responses(409), name=f"create_{kind.name}")
+    async def create_entity(
+        body: Annotated[dict[str, Any], declared_as(create), definition_body], caller: CurrentCaller, session: WriteSession, response: Response,
+    ) -> out:
         definition, note = _split_note(body)
         definition, allow = _split_options(definition)
         definition, status_ = _split_status(definition)
@@ -69,7 +80,7 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
         response.headers["Location"] = f"/v1/{plural}/{answer.key}"
         return answer
 
-    @router.get("/{key}", response_model=EntityOut, responses=responses(404), name=f"get_{kind.name}")
+    @router.get("/{key}", response_model=out, responses=responses(404), name=f"get_{kind.name}")
     async def get_entity(
         key: str,
         caller: CurrentCaller,
@@ -77,40 +88,40 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRoute
         response: Response,
         version: Annotated[int | None, Query(ge=1)] = None,
         as_of: Annotated[dt.datetime | None, Query(description="the definition as it stood at this moment (UTC when no offset)")] = None,
-    ) -> EntityOut:
+    ) -> out:
         answer = await service.get(session, caller, kind, key, version=version, as_of=as_utc(as_of))
         if answer.version == answer.latest_version:
             response.headers["ETag"] = service.etag(answer.version)
         return answer
 
     @router.patch(
-        "/{key}", response_model=EntityOut | ProposalOut, name=f"update_{kind.name}",
-        responses={**responses(404, 409, 412, 428), 202: {"model": ProposalOut, "description": "the domain requires review: a proposal was opened"}},
+        "/{key}", response_model=out, name=f"patch_{kind.name}", openapi_extra={"parameters": [IF_MATCH]},
+        responses={**responses(404, 409, 412, 428), 202: {"model": ProposalOut, "description": "the domain requires review: a proposal was opened (Location names it)"}},
     )
     async def update_entity(
         key: str,
-        body: Annotated[dict[str, Any], Body(description="the fields to change (JSON merge patch; null removes a field) plus an optional change_note")],
+        body: Annotated[dict[str, Any], declared_as(patch), Body(description="the fields to change (JSON merge patch; null removes a field) plus an optional change_note")],
         caller: CurrentCaller,
         session: WriteSession,
+        request: Request,
         response: Response,
-        if_match: Annotated[str | None, Header(description="the ETag of the version being changed")] = None,
-    ) -> EntityOut | ProposalOut:
-        patch, note = _split_note(body)
-        patch, allow = _split_options(patch)
-        answer = await proposals.patch(session, caller, kind, key, patch, if_match=if_match, change_note=note, allow_duplicate=allow)
+    ) -> Any:
+        patch_, note = _split_note(body)
+        patch_, allow = _split_options(patch_)
+        if_match = request.headers.get("if-match")
+        answer = await proposals.patch(session, caller, kind, key, patch_, if_match=if_match, change_note=note, allow_duplicate=allow)
         if isinstance(answer, ProposalOut):
-            response.status_code = status.HTTP_202_ACCEPTED
-            response.headers["Location"] = f"/v1/proposals/{answer.id}"
-            return answer
+            return Response(answer.model_dump_json(), status_code=status.HTTP_202_ACCEPTED, media_type="application/json",
+                            headers={"Location": f"/v1/proposals/{answer.id}"})
         response.headers["ETag"] = service.etag(answer.version)
         return answer
 
-    @router.get("/{key}/versions", response_model=Page, responses=responses(404), name=f"{kind.name}_versions")
-    async def list_versions(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page:
+    @router.get("/{key}/versions", response_model=Page[VersionOut], responses=responses(404), name=f"list_{kind.name}_versions")
+    async def list_versions(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[VersionOut]:
         items, next_cursor = await service.versions(session, caller, kind, key, cursor=cursor, limit=limit)
-        return Page(items=items, next_cursor=next_cursor)
+        return Page[VersionOut](items=items, next_cursor=next_cursor)
 
-    @router.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name=f"{kind.name}_diff")
+    @router.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name=f"diff_{kind.name}")
     async def diff_versions(
         key: str,
         caller: CurrentCaller,
@@ -130,9 +141,11 @@ datasets = catalog_router(
         "name": "orders", "domain": "sales", "source": "warehouse", "table": "orders", "time_column": "ordered_at",
         "columns": [{"name": "order_id", "type": "string"}, {"name": "ordered_at", "type": "timestamp"}, {"name": "amount", "type": "decimal"}],
     },
+    DatasetIn, DatasetPatch,
 )
 metrics = catalog_router(
     METRIC,
     "metrics",
     {"key": "sales.gmv", "name": "销售额 / GMV", "domain": "sales", "owner": "alice", "unit": "CNY", "type": "simple", "dataset": "orders", "measure": "SUM(amount)", "change_note": "first definition"},
+    MetricIn, MetricPatch,
 )

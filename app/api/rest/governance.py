@@ -14,8 +14,8 @@ from app.catalog.schemas import Page
 from app.errors import responses
 from app.governance import batches, changes, duplicates, lifecycle, lineage, proposals, webhooks
 from app.governance.schemas import (
-    BatchIn, BatchOut, ChangesPage, DeprecateIn, DuplicateGroup, ImpactOut, LifecycleOut, LineageOut,
-    PolicyIn, PolicyOut, ProposalOut, RetireIn, ReviewIn, SubmitIn, WebhookIn, WebhookOut,
+    BatchIn, BatchOut, ChangesPage, DeliveryOut, DeprecateIn, DuplicateGroup, ImpactOut, LifecycleOut, LineageOut,
+    PolicyIn, PolicyOut, ProposalOut, ProposalReviewIn, RetireIn, SubmitIn, WebhookIn, WebhookOut,
 )
 
 router = APIRouter(tags=["governance"], responses=responses(401, 403, 422))
@@ -26,18 +26,18 @@ class DuplicatesOut(BaseModel):
     items: list[DuplicateGroup]
 
 
-@router.get("/v1/domains/{name}/policy", response_model=PolicyOut, responses=responses(404))
+@router.get("/v1/domains/{name}/policy", response_model=PolicyOut, responses=responses(404), name="get_domain_policy")
 async def get_policy(name: str, caller: CurrentCaller, session: ReadSession) -> PolicyOut:
     return await lifecycle.get_policy(session, caller, name)
 
 
-@router.put("/v1/domains/{name}/policy", response_model=PolicyOut)
+@router.put("/v1/domains/{name}/policy", response_model=PolicyOut, name="set_domain_policy")
 async def put_policy(name: str, body: PolicyIn, caller: CurrentCaller, session: WriteSession) -> PolicyOut:
     """Admins: turn review of changes to published definitions, and refusal of duplicates, on or off."""
     return await lifecycle.set_policy(session, caller, name, body)
 
 
-@router.get("/v1/metrics/duplicates", response_model=DuplicatesOut)
+@router.get("/v1/metrics/duplicates", response_model=DuplicatesOut, name="list_duplicate_metrics")
 async def list_duplicates(caller: CurrentCaller, session: ReadSession) -> DuplicatesOut:
     """Groups of metrics whose calculations are equivalent after normalisation."""
     return DuplicatesOut(items=await duplicates.groups(session, caller))
@@ -62,15 +62,15 @@ def _lifecycle_routes(kind_name: str, plural: str) -> None:
         dependents = await lineage.live_dependents(session, kind_name, key)
         return await lifecycle.retire(session, caller, kind_name, key, body.reason if body else "", dependents)
 
-    @router.get(f"/v1/{plural}/{{key}}/lifecycle", response_model=LifecycleOut, responses=responses(404), name=f"{kind_name}_lifecycle")
+    @router.get(f"/v1/{plural}/{{key}}/lifecycle", response_model=LifecycleOut, responses=responses(404), name=f"get_{kind_name}_lifecycle")
     async def status_of(key: str, caller: CurrentCaller, session: ReadSession) -> LifecycleOut:
         return await lifecycle.status_of(session, caller, kind_name, key)
 
-    @router.get(f"/v1/{plural}/{{key}}/lineage", response_model=LineageOut, responses=responses(404), name=f"{kind_name}_lineage")
+    @router.get(f"/v1/{plural}/{{key}}/lineage", response_model=LineageOut, responses=responses(404), name=f"get_{kind_name}_lineage")
     async def lineage_of(key: str, caller: CurrentCaller, session: ReadSession) -> LineageOut:
         return await lineage.lineage(session, caller, kind_name, key)
 
-    @router.get(f"/v1/{plural}/{{key}}/impact", response_model=ImpactOut, responses=responses(404), name=f"{kind_name}_impact")
+    @router.get(f"/v1/{plural}/{{key}}/impact", response_model=ImpactOut, responses=responses(404), name=f"get_{kind_name}_impact")
     async def impact_of(key: str, caller: CurrentCaller, session: ReadSession) -> ImpactOut:
         return await lineage.impact(session, caller, kind_name, key)
 
@@ -79,30 +79,30 @@ _lifecycle_routes("dataset", "datasets")
 _lifecycle_routes("metric", "metrics")
 
 
-@router.get("/v1/proposals", response_model=Page)
+@router.get("/v1/proposals", response_model=Page[ProposalOut], name="list_proposals")
 async def list_proposals(caller: CurrentCaller, session: ReadSession, state: ProposalState = None,
-                         domain: Annotated[str | None, Query(max_length=63)] = None, cursor: Cursor = None, limit: Limit = 100) -> Page:
+                         domain: Annotated[str | None, Query(max_length=63)] = None, cursor: Cursor = None, limit: Limit = 100) -> Page[ProposalOut]:
     items, next_cursor = await proposals.page(session, caller, state=state, domain=domain, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[ProposalOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/v1/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404))
+@router.get("/v1/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404), name="get_proposal")
 async def get_proposal(proposal_id: int, caller: CurrentCaller, session: ReadSession) -> ProposalOut:
     return await proposals.get(session, caller, proposal_id)
 
 
-@router.post("/v1/proposals/{proposal_id}/accept", response_model=ProposalOut, responses=responses(404, 409))
-async def accept_proposal(proposal_id: int, body: ReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
+@router.post("/v1/proposals/{proposal_id}/accept", response_model=ProposalOut, responses=responses(404, 409), name="accept_proposal")
+async def accept_proposal(proposal_id: int, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
     """An approver of the domain who is not the author publishes the proposal."""
     return await proposals.accept(session, caller, KINDS, proposal_id, body.comment)
 
 
-@router.post("/v1/proposals/{proposal_id}/reject", response_model=ProposalOut, responses=responses(404, 409))
-async def reject_proposal(proposal_id: int, body: ReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
+@router.post("/v1/proposals/{proposal_id}/reject", response_model=ProposalOut, responses=responses(404, 409), name="reject_proposal")
+async def reject_proposal(proposal_id: int, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
     return await proposals.reject(session, caller, proposal_id, body.comment)
 
 
-@router.post("/v1/batches", response_model=BatchOut, responses=responses(409, 412))
+@router.post("/v1/batches", response_model=BatchOut, responses=responses(400, 409, 412), name="apply_batch")
 async def apply_batch(body: BatchIn, caller: CurrentCaller, session: WriteSession) -> BatchOut:
     """Apply datasets and metrics in one transaction, all or nothing; `dry_run` rolls it back and answers the plan."""
     answer = await batches.apply(session, caller, body)
@@ -111,7 +111,7 @@ async def apply_batch(body: BatchIn, caller: CurrentCaller, session: WriteSessio
     return answer
 
 
-@router.get("/v1/changes", response_model=ChangesPage)
+@router.get("/v1/changes", response_model=ChangesPage, name="list_changes")
 async def list_changes(caller: CurrentCaller, session: ReadSession,
                        after: Annotated[int, Query(ge=0, description="the audit sequence already seen (the cursor)")] = 0,
                        limit: Limit = 100) -> ChangesPage:
@@ -119,22 +119,22 @@ async def list_changes(caller: CurrentCaller, session: ReadSession,
     return await changes.page(session, caller, after, limit)
 
 
-@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut)
+@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut, name="create_webhook")
 async def create_webhook(body: WebhookIn, caller: CurrentCaller, session: WriteSession, settings: AppSettings) -> WebhookOut:
     return await webhooks.create(session, caller, body, settings.secret_key)
 
 
-@router.get("/v1/webhooks", response_model=Page)
-async def list_webhooks(caller: CurrentCaller, session: ReadSession) -> Page:
-    return Page(items=await webhooks.listing(session, caller), next_cursor=None)
+@router.get("/v1/webhooks", response_model=Page[WebhookOut], name="list_webhooks")
+async def list_webhooks(caller: CurrentCaller, session: ReadSession) -> Page[WebhookOut]:
+    return Page[WebhookOut](items=await webhooks.listing(session, caller), next_cursor=None)
 
 
-@router.delete("/v1/webhooks/{hook_id}", response_model=WebhookOut, responses=responses(404))
+@router.delete("/v1/webhooks/{hook_id}", response_model=WebhookOut, responses=responses(404), name="delete_webhook")
 async def delete_webhook(hook_id: int, caller: CurrentCaller, session: WriteSession) -> WebhookOut:
     return await webhooks.deactivate(session, caller, hook_id)
 
 
-@router.get("/v1/webhooks/{hook_id}/deliveries", response_model=Page, responses=responses(404))
-async def list_deliveries(hook_id: int, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page:
+@router.get("/v1/webhooks/{hook_id}/deliveries", response_model=Page[DeliveryOut], responses=responses(404), name="list_webhook_deliveries")
+async def list_deliveries(hook_id: int, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[DeliveryOut]:
     items, next_cursor = await webhooks.deliveries(session, caller, hook_id, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[DeliveryOut](items=items, next_cursor=next_cursor)

@@ -4,28 +4,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.errors import SourceUnavailable, responses
+from app.errors import ErrorCode, SourceUnavailable, responses
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class StatusOut(BaseModel):
+    status: str
 
 
-@router.get("/readyz", responses=responses(503))
-async def readyz(request: Request) -> dict[str, str]:
+@router.get("/healthz", response_model=StatusOut, name="get_liveness")
+async def healthz() -> StatusOut:
+    return StatusOut(status="ok")
+
+
+@router.get("/readyz", response_model=StatusOut, responses=responses(503), name="get_readiness")
+async def readyz(request: Request) -> StatusOut:
     try:
         async with request.app.state.db.session() as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the registry means "not ready"
-        raise SourceUnavailable("the registry database is not reachable", code="REGISTRY_UNAVAILABLE") from exc
-    return {"status": "ready"}
+        raise SourceUnavailable("the registry database is not reachable", code=ErrorCode.REGISTRY_UNAVAILABLE) from exc
+    return StatusOut(status="ready")
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, name="get_prometheus_metrics",
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}, "description": "Prometheus text format"}})
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.telemetry.registry), media_type=CONTENT_TYPE_LATEST)

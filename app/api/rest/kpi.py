@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
 from app.api.rest.catalog import catalog_router
 from app.catalog import service as catalog
-from app.catalog.schemas import DiffOut, EntityOut, Page
+from app.catalog.schemas import DiffOut, Page, VersionOut
 from app.db import as_utc
 from app.errors import responses
 from app.kpi import checks, reviews, scorecards, targets
 from app.kpi.kinds import SCORECARD, TARGET
-from app.kpi.schemas import DomainChecks, Evaluation, MetricChecks, ReviewIn, ReviewOut, TargetBatch, TargetBatchOut
+from app.kpi.schemas import (
+    DomainChecks, Evaluation, MetricChecks, OverdueOut, ReviewIn, ReviewOut, ScorecardIn, ScorecardPatch, TargetBatch, TargetBatchOut, TargetOut,
+)
 
 AsOf = Annotated[dt.datetime | None, Query(description="as it stood at this moment (UTC when no offset)")]
 Version = Annotated[int | None, Query(ge=1)]
@@ -29,7 +31,7 @@ async def set_targets(body: TargetBatch, caller: CurrentCaller, session: WriteSe
     return await targets.set_targets(session, caller, body)
 
 
-@target_routes.get("", response_model=Page, name="list_targets")
+@target_routes.get("", response_model=Page[TargetOut], name="list_targets")
 async def list_targets(
     caller: CurrentCaller,
     session: ReadSession,
@@ -39,28 +41,28 @@ async def list_targets(
     owner: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
-) -> Page:
+) -> Page[TargetOut]:
     # Target keys start "metric|period|", and the key is part of the searchable text.
     prefix = f"{metric}|{period + '|' if period else ''}" if metric else None
     items, next_cursor = await catalog.search(session, caller, TARGET, cursor=cursor, limit=limit, domain=domain, owner=owner, text=prefix)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[TargetOut](items=items, next_cursor=next_cursor)
 
 
-@target_routes.get("/{key}", response_model=EntityOut, responses=responses(404), name="get_target")
-async def get_target(key: str, caller: CurrentCaller, session: ReadSession, response: Response, version: Version = None, as_of: AsOf = None) -> EntityOut:
+@target_routes.get("/{key}", response_model=TargetOut, responses=responses(404), name="get_target")
+async def get_target(key: str, caller: CurrentCaller, session: ReadSession, response: Response, version: Version = None, as_of: AsOf = None) -> TargetOut:
     answer = await catalog.get(session, caller, TARGET, key, version=version, as_of=as_utc(as_of))
     if answer.version == answer.latest_version:
         response.headers["ETag"] = catalog.etag(answer.version)
     return answer
 
 
-@target_routes.get("/{key}/versions", response_model=Page, responses=responses(404), name="target_versions")
-async def target_versions(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page:
+@target_routes.get("/{key}/versions", response_model=Page[VersionOut], responses=responses(404), name="list_target_versions")
+async def target_versions(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[VersionOut]:
     items, next_cursor = await catalog.versions(session, caller, TARGET, key, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[VersionOut](items=items, next_cursor=next_cursor)
 
 
-@target_routes.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name="target_diff")
+@target_routes.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name="diff_target")
 async def target_diff(
     key: str, caller: CurrentCaller, session: ReadSession,
     from_: Annotated[int, Query(alias="from", ge=1)], to: Annotated[int, Query(ge=1)],
@@ -73,7 +75,7 @@ scorecard_routes = catalog_router(SCORECARD, "scorecards", {
     "root": {"label": "strategy", "children": [{"metric": "sales.gmv", "weight": 60},
                                                {"metric": "sales.orders", "weight": 40, "scope": {"orders.region": "East"}}]},
     "change_note": "first version",
-})
+}, ScorecardIn, ScorecardPatch)
 
 
 @scorecard_routes.get("/{key}/evaluate", response_model=Evaluation, responses=responses(404, 502, 503, 504), name="evaluate_scorecard")
@@ -89,36 +91,36 @@ async def evaluate_scorecard(
 governance = APIRouter(prefix="/v1", tags=["kpi governance"], responses=responses(401, 403, 404, 422))
 
 
-@governance.get("/metrics/{key}/checks", response_model=MetricChecks, name="metric_checks")
+@governance.get("/metrics/{key}/checks", response_model=MetricChecks, name="get_metric_checks")
 async def metric_checks(key: str, request: Request, caller: CurrentCaller) -> MetricChecks:
     """Specific, measurable (resolves now), achievable (a current target), relevant, time-bound."""
     return await checks.metric_checks(request.app.state.db, request.app.state.queries, caller, key)
 
 
-@governance.get("/domains/{name}/checks", response_model=DomainChecks, name="domain_checks")
+@governance.get("/domains/{name}/checks", response_model=DomainChecks, name="get_domain_checks")
 async def domain_checks(name: str, request: Request, caller: CurrentCaller) -> DomainChecks:
     return await checks.domain_checks(request.app.state.db, request.app.state.queries, caller, name)
 
 
-@governance.post("/metrics/{key}/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewOut, name="record_review")
+@governance.post("/metrics/{key}/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewOut, name="record_metric_review")
 async def record_review(key: str, body: ReviewIn, caller: CurrentCaller, session: WriteSession) -> ReviewOut:
     return await reviews.record(session, caller, key, body)
 
 
-@governance.get("/metrics/{key}/reviews", response_model=Page, name="list_reviews")
-async def list_reviews(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page:
+@governance.get("/metrics/{key}/reviews", response_model=Page[ReviewOut], name="list_metric_reviews")
+async def list_reviews(key: str, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[ReviewOut]:
     items, next_cursor = await reviews.history(session, caller, key, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[ReviewOut](items=items, next_cursor=next_cursor)
 
 
-@governance.get("/reviews/overdue", response_model=Page, name="overdue_reviews")
+@governance.get("/reviews/overdue", response_model=Page[OverdueOut], name="list_overdue_reviews")
 async def overdue_reviews(
     caller: CurrentCaller, session: ReadSession,
     domain: Annotated[str | None, Query(max_length=63)] = None, cursor: Cursor = None, limit: Limit = 100,
-) -> Page:
+) -> Page[OverdueOut]:
     """KPIs whose review_frequency has passed since their last review (or registration)."""
     items, next_cursor = await reviews.overdue(session, caller, domain=domain, cursor=cursor, limit=limit)
-    return Page(items=items, next_cursor=next_cursor)
+    return Page[OverdueOut](items=items, next_cursor=next_cursor)
 
 
 router = APIRouter()

@@ -55,6 +55,7 @@ async def _parsed(request: Request) -> QueryRequest:
 
 @router.post(
     "",
+    name="resolve_query",
     response_model=QueryAnswer,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "rows; CSV with a header row when Accept: text/csv"}},
     # The body is parsed here rather than by dependency injection: this is the hot path of every
@@ -71,6 +72,6 @@ async def query(request: Request) -> Response:
     return Response(await service.resolve_json(caller, body), media_type="application/json")
 
 
-@router.post("/sql", response_model=SqlAnswer)
+@router.post("/sql", response_model=SqlAnswer, name="compile_query")
 async def query_sql(body: QueryRequest, caller: CurrentCaller, request: Request) -> SqlAnswer:
     return await request.app.state.queries.compile(caller, body)

@@ -13,16 +13,16 @@ from app.sources.schemas import SourceIn, SourceOut
 router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=responses(401, 403, 422))
 
 
-@router.get("", response_model=Page)
-async def list_sources(caller: CurrentCaller, session: ReadSession) -> Page:
-    return Page(items=await service.list_sources(session, caller), next_cursor=None)
+@router.get("", response_model=Page[SourceOut], name="list_sources")
+async def list_sources(caller: CurrentCaller, session: ReadSession) -> Page[SourceOut]:
+    return Page[SourceOut](items=await service.list_sources(session, caller), next_cursor=None)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceOut, responses=responses(409))
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceOut, responses=responses(409), name="create_source")
 async def create_source(body: SourceIn, caller: CurrentCaller, session: WriteSession, settings: AppSettings) -> SourceOut:
     return await service.create_source(session, caller, body, settings.secret_key)
 
 
-@router.get("/{name}", response_model=SourceOut, responses=responses(404))
+@router.get("/{name}", response_model=SourceOut, responses=responses(404), name="get_source")
 async def get_source(name: str, caller: CurrentCaller, session: ReadSession) -> SourceOut:
     return await service.get_source(session, caller, name)

@@ -1,0 +1,63 @@
+"""The contract rules every route shares, applied in one place.
+
+Operation ids are the camelCase of each route's name (`list_metrics` -> `listMetrics`). What
+the middleware answers before a route runs is added to the generated document here: a body
+that cannot be read (400) or is too large (413) on every operation that takes one, and the
+Idempotency-Key header on every POST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.errors import ERROR_DESCRIPTIONS
+from app.ops.idempotency import MAX_KEY
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+    "description": "the same key and body replay the first successful answer (header Idempotent-Replayed: true); "
+                   "the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """`list_metrics` -> `listMetrics`: one rule for every route."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+def add_middleware_contract(document: dict[str, Any]) -> dict[str, Any]:
+    """400 and 413 where a body is read, Idempotency-Key on POSTs (idempotent: safe to apply twice)."""
+    document.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = IDEMPOTENCY_KEY
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                for status in ("400", "413"):
+                    operation["responses"].setdefault(status, _error(int(status)))
+            if method == "post":
+                parameters = operation.setdefault("parameters", [])
+                ref = {"$ref": "#/components/parameters/IdempotencyKey"}
+                if ref not in parameters:
+                    parameters.append(ref)
+    return document
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` answer the document with the shared rules applied."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return add_middleware_contract(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
