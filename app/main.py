@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api import docs
 from app.api.deps import CallerCache
 from app.api.graphql.schema import graphql_router
 from app.api.rest import admin, audit, catalog, governance, health, kpi, query, sources
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="The governed library of KPI definitions: versioned metrics, their values, targets and audit trail.",
         lifespan=lifespan,
+        docs_url=None,  # docs.mount() serves /docs and /redoc with their own assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (query.router, health.router, admin.router, sources.router, governance.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
         app.include_router(router)
     app.include_router(graphql_router(settings))
+    docs.mount(app)
+    docs.require_bearer(app)
     app.add_middleware(Idempotency, db=db)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNul)
