@@ -14,17 +14,20 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.errors import ERROR_DESCRIPTIONS
-from app.ops.idempotency import MAX_KEY
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
-    "description": "the same key and body replay the first successful answer (header Idempotent-Replayed: true); "
-                   "the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED",
-}
+IDEMPOTENCY_REF = {"$ref": "#/components/parameters/IdempotencyKey"}
+
+
+def idempotency_key(max_length: int) -> dict[str, Any]:
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": max_length},
+        "description": "the same key and body replay the first successful answer (header Idempotent-Replayed: true); "
+                       "the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED",
+    }
 
 
 def operation_id(route: APIRoute) -> str:
@@ -37,9 +40,9 @@ def _error(status: int) -> dict[str, Any]:
     return {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": ERROR_REF}}}
 
 
-def add_middleware_contract(document: dict[str, Any]) -> dict[str, Any]:
+def add_middleware_contract(document: dict[str, Any], idempotency_key_length: int) -> dict[str, Any]:
     """400 and 413 where a body is read, Idempotency-Key on POSTs (idempotent: safe to apply twice)."""
-    document.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = IDEMPOTENCY_KEY
+    document.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = idempotency_key(idempotency_key_length)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             if "requestBody" in operation:
@@ -47,17 +50,16 @@ def add_middleware_contract(document: dict[str, Any]) -> dict[str, Any]:
                     operation["responses"].setdefault(status, _error(int(status)))
             if method == "post":
                 parameters = operation.setdefault("parameters", [])
-                ref = {"$ref": "#/components/parameters/IdempotencyKey"}
-                if ref not in parameters:
-                    parameters.append(ref)
+                if IDEMPOTENCY_REF not in parameters:
+                    parameters.append(IDEMPOTENCY_REF)
     return document
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, idempotency_key_length: int) -> None:
     """Make `app.openapi()` answer the document with the shared rules applied."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return add_middleware_contract(generate())
+        return add_middleware_contract(generate(), idempotency_key_length)
 
     app.openapi = openapi  # type: ignore[method-assign]

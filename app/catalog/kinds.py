@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.catalog.definitions import DatasetDef, MetricDef
 from app.catalog.schemas import DatasetOut, EntityOut, MetricOut
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.errors import invalid_from_pydantic
 
 METRIC_TYPES = frozenset({"simple", "ratio", "derived", "cumulative"})

@@ -1,4 +1,4 @@
-"""Request and answer shapes of the catalog: a versioned entity with its definition, versions and diffs.
+"""Request and answer shapes of the catalog: versioned entities, versions, diffs, lifecycle and policy.
 
 Definitions travel as the plain dicts `Kind.parse` validates and `Kind.dump` stores; the
 per-kind classes below declare them in the contract as the typed models they are.
@@ -11,12 +11,17 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
-from app.catalog.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
+from app.compiler.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
 from app.declared import declared_as
+from app.names import MetricKey
 
 T = TypeVar("T")
 Note = Annotated[str, StringConstraints(max_length=2000)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class EntityOut(BaseModel):
@@ -67,6 +72,51 @@ class DiffOut(BaseModel):
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+
+class PolicyIn(Strict):
+    review_required: bool | None = Field(default=None, description="changes to published definitions become proposals")
+    refuse_duplicates: bool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
+
+
+class PolicyOut(BaseModel):
+    domain: str
+    review_required: bool
+    refuse_duplicates: bool
+
+
+class DeprecateIn(Strict):
+    replacement: MetricKey | None = Field(default=None, description="key of the definition that replaces this one")
+    sunset: dt.date | None = Field(default=None, description="the date after which it may be retired")
+    reason: Note = ""
+
+
+class RetireIn(Strict):
+    reason: Note = ""
+
+
+class LifecycleOut(BaseModel):
+    kind: str
+    key: str
+    status: str
+    version: int
+    replacement: str | None = None
+    sunset: dt.date | None = None
+    reason: str = ""
+
+
+class ResolutionWarning(BaseModel):
+    code: str
+    metric: str
+    message: str
+    replacement: str | None = None
+    sunset: dt.date | None = None
+
+
+class DuplicateGroup(BaseModel):
+    fingerprint: str
+    metrics: list[str]
 
 
 # --- request bodies: a definition plus request-level fields (not content) ----------------------

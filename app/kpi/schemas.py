@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.catalog.definitions import Strict
 from app.catalog.schemas import EntityOut, NoteOption, patch_model
+from app.compiler.definitions import Strict
 from app.declared import declared_as
 from app.kpi.definitions import ScorecardDef, TargetDef, TargetIn
 

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel
 
 from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
-from app.catalog import service
+from app.catalog import duplicates, service
 from app.catalog.kinds import DATASET, METRIC, Kind
 from app.catalog.schemas import DatasetIn, DatasetPatch, DiffOut, MetricIn, MetricPatch, Page, VersionOut
 from app.db import as_utc
 from app.declared import declared_as
 from app.errors import responses
-from app.governance import duplicates, proposals
+from app.governance import proposals
 from app.governance.schemas import ProposalOut
 
 Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$")]

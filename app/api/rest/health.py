@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from app.api.docs import PUBLIC
 from app.errors import ErrorCode, SourceUnavailable, responses
 
 router = APIRouter(tags=["operations"])
@@ -16,12 +17,12 @@ class StatusOut(BaseModel):
     status: str
 
 
-@router.get("/healthz", response_model=StatusOut, name="get_liveness")
+@router.get("/healthz", response_model=StatusOut, name="get_liveness", openapi_extra=PUBLIC)
 async def healthz() -> StatusOut:
     return StatusOut(status="ok")
 
 
-@router.get("/readyz", response_model=StatusOut, responses=responses(503), name="get_readiness")
+@router.get("/readyz", response_model=StatusOut, responses=responses(503), name="get_readiness", openapi_extra=PUBLIC)
 async def readyz(request: Request) -> StatusOut:
     try:
         async with request.app.state.db.session() as session:
@@ -31,7 +32,7 @@ async def readyz(request: Request) -> StatusOut:
     return StatusOut(status="ready")
 
 
-@router.get("/metrics", response_class=Response, name="get_prometheus_metrics",
+@router.get("/metrics", response_class=Response, name="get_prometheus_metrics", openapi_extra=PUBLIC,
             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}, "description": "Prometheus text format"}})
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
