@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -75,6 +78,7 @@ def serve(
 
     from app.ops import logs
 
+    _refuse_unusable_address(host, port)
     migrate()
     keys()
     if with_demo:
@@ -83,6 +87,18 @@ def serve(
     logs.configure(settings.log_level, settings.log_json)
     typer.echo(f"Serving on http://{host}:{port} (Swagger UI at /docs)")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, access_log=False)
+
+
+def _refuse_unusable_address(host: str, port: int) -> None:
+    """Bind host:port as uvicorn will and let it go; a busy port stops here, before any migration."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as err:
+        typer.echo(f"error: cannot serve on {host}:{port}: {err.strerror or err} (choose another with --port, or make run PORT=...)", err=True)
+        raise typer.Exit(1) from None
 
 
 URL = typer.Option("http://127.0.0.1:8000", "--url", envvar="YARDSTICK_URL", help="the Yardstick server")
@@ -96,6 +112,25 @@ def _client(url: str, key: str):
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
 
 
+@contextmanager
+def _reported(url: str) -> Iterator[None]:
+    """A refused batch or an unreachable server ends the command with lines on stderr and status 1."""
+    import httpx
+
+    from app.governance.client import ApplyError
+
+    try:
+        yield
+    except ApplyError as err:
+        for line in err.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
+    except httpx.TransportError as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        typer.echo(f"error: cannot reach the Yardstick server at {url}: {reason}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _ticking(items, bar):
     for item in items:
         bar.update(1)
@@ -105,7 +140,7 @@ def _ticking(items, bar):
 def _run_batch(directory: Path, url: str, key: str, *, dry_run: bool, note: str = "") -> None:
     from app.governance import client as code
 
-    try:
+    with _reported(url):
         if len(code.files_in(directory)) > 50:  # large batches get a progress bar while files are read
             with typer.progressbar(length=len(code.files_in(directory)), label="reading definitions", file=sys.stderr) as bar:
                 files = code.load(directory, lambda paths: _ticking(paths, bar))
@@ -114,10 +149,6 @@ def _run_batch(directory: Path, url: str, key: str, *, dry_run: bool, note: str 
         typer.echo(f"{'planning' if dry_run else 'applying'} {len(files)} definitions as one batch …", err=True)
         with _client(url, key) as http:
             result = code.batch(http, files, dry_run=dry_run, change_note=note)
-    except code.ApplyError as err:
-        for line in err.lines:
-            typer.echo(line, err=True)
-        raise typer.Exit(1) from None
     for line in code.describe(result):
         typer.echo(line)
 
@@ -142,13 +173,8 @@ def export(directory: Path = typer.Argument(..., file_okay=False), url: str = UR
     """Write the library out as YAML files (datasets/<name>.yaml, metrics/<key>.yaml)."""
     from app.governance import client as code
 
-    try:
-        with _client(url, key) as http:
-            count = code.export(http, directory)
-    except code.ApplyError as err:
-        for line in err.lines:
-            typer.echo(line, err=True)
-        raise typer.Exit(1) from None
+    with _reported(url), _client(url, key) as http:
+        count = code.export(http, directory)
     typer.echo(f"exported {count} definitions to {directory}")
 
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api import docs
 from app.api.deps import CallerCache
 from app.api.graphql.schema import graphql_router
 from app.api.rest import admin, audit, catalog, governance, health, kpi, query, sources
@@ -18,10 +19,10 @@ from app.db import Database
 from app.engines import EnginePool
 from app.errors import AppError, invalid_from_pydantic
 from app.governance import delivery
-from app.ops import logs
+from app.kpi.answers import ANSWER_EXTRAS
 from app.ops.idempotency import Idempotency
-from app.query.service import QueryService
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
+from app.query.service import QueryService
 
 log = logging.getLogger("yardstick")
 
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="The governed library of KPI definitions: versioned metrics, their values, targets and audit trail.",
         lifespan=lifespan,
+        docs_url=None,  # docs.mount() serves /docs and /redoc with their own assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -75,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telemetry = Telemetry()
 
     engines = EnginePool()
-    app.state.queries = QueryService(db, engines, settings)
+    app.state.queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
 
     async def shutdown() -> None:
         await app.state.queries.cache.close()
@@ -88,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (query.router, health.router, admin.router, sources.router, governance.router, catalog.datasets, catalog.metrics, audit.router, kpi.router):
         app.include_router(router)
     app.include_router(graphql_router(settings))
+    docs.mount(app)
+    docs.require_bearer(app)
     app.add_middleware(Idempotency, db=db)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RefuseNul)

@@ -60,7 +60,11 @@ def batch(client: httpx.Client, files: list[DefinitionFile], *, dry_run: bool, c
 
 
 def describe(result: dict[str, Any]) -> list[str]:
-    """Plan lines: `+ create`, `~ update` with a field-level diff, and a count of unchanged."""
+    """What a batch will do (a plan) or did (an apply), per definition, with the field-level diff of each change."""
+    return _planned(result) if result["dry_run"] else _applied(result)
+
+
+def _planned(result: dict[str, Any]) -> list[str]:
     lines = []
     for item in result["items"]:
         if item["action"] == "create":
@@ -69,6 +73,22 @@ def describe(result: dict[str, Any]) -> list[str]:
             lines.append(f"~ update {item['kind']} {item['key']} (version {item['version']})")
             lines.extend(f"    {c['summary']}" for c in item["changes"])
     lines.append(f"{result['created']} to create, {result['updated']} to change, {result['unchanged']} unchanged")
+    return lines
+
+
+def _applied(result: dict[str, Any]) -> list[str]:
+    lines = []
+    for item in result["items"]:
+        what = f"{item['kind']} {item['key']}"
+        if item["action"] == "create":
+            lines.append(f"+ created {what} (version {item['version']})")
+        elif item["action"] == "update":
+            lines.append(f"~ new version {item['version']} of {what}")
+            lines.extend(f"    {c['summary']}" for c in item["changes"])
+        else:
+            lines.append(f"= unchanged {what} (version {item['version']})")
+    versions = "new version" if result["updated"] == 1 else "new versions"
+    lines.append(f"applied: {result['created']} created, {result['updated']} {versions}, {result['unchanged']} unchanged")
     return lines
 
 

@@ -56,9 +56,13 @@ async def test_plan_apply_export_round_trip(client, admin_key, server, tmp_path)
     assert plan.exit_code == 0, plan.output
     assert "200 to create, 0 to change, 0 unchanged" in plan.stdout and "+ create dataset orders_00" in plan.stdout
     applied = await asyncio.to_thread(run, "apply", str(src), "--note", "initial")
-    assert applied.exit_code == 0 and "200 to create" in applied.stdout
+    assert applied.exit_code == 0 and "applied: 200 created, 0 new versions, 0 unchanged" in applied.stdout
+    assert "+ created dataset orders_00 (version 1)" in applied.stdout.splitlines()
+    assert sum(line.startswith("+ created ") for line in applied.stdout.splitlines()) == 200
     again = await asyncio.to_thread(run, "apply", str(src))
-    assert "0 to create, 0 to change, 200 unchanged" in again.stdout
+    assert "applied: 0 created, 0 new versions, 200 unchanged" in again.stdout
+    assert "= unchanged metric sales.m001 (version 1)" in again.stdout.splitlines()
+    assert sum(line.startswith("= unchanged ") for line in again.stdout.splitlines()) == 200
 
     exported = await asyncio.to_thread(run, "export", str(out))
     assert exported.exit_code == 0 and "exported 200" in exported.stdout
@@ -66,12 +70,19 @@ async def test_plan_apply_export_round_trip(client, admin_key, server, tmp_path)
     joined = yaml.safe_load((out / "metrics" / "sales.m019.yaml").read_text())
     assert joined["expr"] == "{sales.m018} * 2" and "filter" not in joined
     noop = await asyncio.to_thread(run, "apply", str(out))
-    assert "0 to create, 0 to change, 200 unchanged" in noop.stdout, noop.output
+    assert "applied: 0 created, 0 new versions, 200 unchanged" in noop.stdout, noop.output
 
     path = out / "metrics" / "sales.m001.yaml"
     path.write_text(path.read_text().replace("SUM(amount)", "SUM(net_amount)"))
     changed = await asyncio.to_thread(run, "plan", str(out))
     assert "~ update metric sales.m001" in changed.stdout and 'measure: "SUM(amount)" → "SUM(net_amount)"' in changed.stdout
+
+    applied = await asyncio.to_thread(run, "apply", str(out))
+    lines = applied.stdout.splitlines()
+    assert applied.exit_code == 0 and "applied: 0 created, 1 new version, 199 unchanged" in lines, applied.output
+    assert lines[lines.index("~ new version 2 of metric sales.m001") + 1] == '    measure: "SUM(amount)" → "SUM(net_amount)"'
+    served = (await client.get("/v1/metrics/sales.m001", headers={"Authorization": f"Bearer {editor}"})).json()
+    assert (served["version"], served["definition"]["measure"]) == (2, "SUM(net_amount)")
 
 
 async def test_errors_point_at_file_line_and_column(client, admin_key, server, tmp_path):

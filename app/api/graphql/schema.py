@@ -15,7 +15,7 @@ from typing import Any
 import strawberry
 from cross_web import HTTPException
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from strawberry.extensions import MaxTokensLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
+from app.api import docs
 from app.api.graphql.context import get_context
 from app.api.graphql.errors import StaleVersionHandler, coded
 from app.api.graphql.governance import GovernanceQuery
@@ -73,6 +74,9 @@ class Router(GraphQLRouter):
             code = HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
             return JSONResponse(body, status_code=exc.status_code)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return docs.graphiql_page(request)  # the stock page loads its scripts from a CDN
 
 
 def graphql_router(settings: Settings) -> Router:
