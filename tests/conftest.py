@@ -11,6 +11,8 @@ import itertools
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -56,40 +58,42 @@ def registry_template(tmp_path_factory):
     if not PG_URL:
         pytest.fail("YARDSTICK_TEST_REGISTRY=postgresql needs YARDSTICK_TEST_DATABASE_URL")
     name = f"ys_tpl_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_plain(PG_URL))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
     upgrade(_pg_server_url(PG_URL, name))
     yield name
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@asynccontextmanager
+async def registry_copy(template: Path | str, directory: Path) -> AsyncIterator[tuple[str, Path | str]]:
+    """A copy of a registry (SQLite file or PostgreSQL TEMPLATE): its URL and a handle that can be
+    copied in turn; dropped afterwards."""
+    if BACKEND == "sqlite":
+        path = directory / "registry.db"
+        shutil.copy(template, path)
+        yield f"sqlite+aiosqlite:///{path}", path
+        return
+    name = f"ys_t_{os.getpid()}_{next(_counter)}"
+    await _admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _pg_server_url(PG_URL, name), name
+    finally:
+        await _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin_sql(sql: str) -> None:
+    conn = await asyncpg.connect(_plain(PG_URL))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
 async def database_url(registry_template, tmp_path):
-    if BACKEND == "sqlite":
-        path = tmp_path / "registry.db"
-        shutil.copy(registry_template, path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    name = f"ys_t_{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(_plain(PG_URL))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{registry_template}"')
-    finally:
-        await conn.close()
-    yield _pg_server_url(PG_URL, name)
-    conn = await asyncpg.connect(_plain(PG_URL))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with registry_copy(registry_template, tmp_path) as (url, _):
+        yield url
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ import httpx
 # The principals of the authorization tests (REST and GraphQL): own domain "sales", other "service".
 ROLES = {
     "reader": [{"role": "reader", "domain": "sales"}],
+    "other_reader": [{"role": "reader", "domain": "service"}],
     "editor": [{"role": "editor", "domain": "sales"}],
-    "approver": [{"role": "approver", "domain": "sales"}],
     "other_editor": [{"role": "editor", "domain": "service"}],
+    "approver": [{"role": "approver", "domain": "sales"}],
+    "other_approver": [{"role": "approver", "domain": "service"}],
     "global_reader": [{"role": "reader"}],
     "auditor": [{"role": "auditor"}],
     "no_role": [],

@@ -20,6 +20,7 @@ from app.errors import AppError, QueryTimeout, SourceUnavailable
 log = logging.getLogger(__name__)
 
 UNWIND_SECONDS = 1.0  # how long a timed-out query may take to notice its interrupt
+INTERRUPT_EVERY = 0.2  # seconds between interrupts of a statement that has not stopped yet
 
 
 class _Run:
@@ -82,15 +83,22 @@ class ThreadedEngine(Engine):
         try:
             done, _ = await asyncio.wait({future}, timeout=timeout)
         except asyncio.CancelledError:
-            run.cancel(self._interrupt)
+            self._stop(run, future)
             raise
         if not done:
-            run.cancel(self._interrupt)
+            self._stop(run, future)
             await asyncio.wait({future}, timeout=UNWIND_SECONDS)
             raise QueryTimeout(f"the query did not finish within {timeout:g} s")
         if future.cancelled():  # dropped from the queue because the engine was closed
             raise SourceUnavailable("the source was closed; retry the request")
         return future.result()
+
+    def _stop(self, run: _Run, future: asyncio.Future) -> None:
+        """Interrupt the statement, and again until it has stopped: an interrupt that arrives
+        before the driver has started the statement is lost (DuckDB, SQLite and Spark alike)."""
+        if not future.done():
+            run.cancel(self._interrupt)
+            asyncio.get_running_loop().call_later(INTERRUPT_EVERY, self._stop, run, future)
 
     def _fetch(self, handle: Any, sql: str, params: tuple, *, timeout: float,
                limit: int) -> tuple[list[str], Sequence[Sequence[Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from app.db import utcnow
+from app.governance import delivery
 from app.governance.delivery import WebhookWorker
 from app.governance.models import Webhook
 from tests.governance.conftest import customers_dataset
@@ -55,6 +57,26 @@ def receiver():
     r.server.shutdown()
 
 
+class Clock:
+    """The delivery worker's clock, moved by the test, so a retry falls due when the test says."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    moved = Clock()
+    monkeypatch.setattr(delivery, "utcnow", moved)
+    return moved
+
+
 async def test_change_feed_pages_in_commit_order(client, team):
     everything = await ok(await client.get("/v1/changes", headers=bearer(team.editor)))
     assert [(c["action"], c["key"]) for c in everything["items"]] == [
@@ -70,7 +92,7 @@ async def test_change_feed_pages_in_commit_order(client, team):
     assert bad.status_code == 422
 
 
-async def test_webhook_gets_each_change_once_signed_with_retry(client, team, app, settings, receiver):
+async def test_webhook_gets_each_change_once_signed_with_retry(client, team, app, settings, receiver, clock):
     created = await ok(await client.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET, "domain": "sales"}, headers=bearer(team.editor)), 201)
     assert "secret" not in created and created["domain"] == "sales"
     async with app.state.db.session() as session:
@@ -81,14 +103,14 @@ async def test_webhook_gets_each_change_once_signed_with_retry(client, team, app
     await ok(await client.post("/v1/metrics", json=gmv_metric(key="sales.gmv_b") | {"filter": "status = 'x'"}, headers=bearer(team.editor)), 201)
     await ok(await client.patch("/v1/datasets/customers", json={"owner": "zoe"}, headers={**bearer(team.editor), "If-Match": '"1"'}))
 
-    worker = WebhookWorker(app.state.db, settings.secret_key, backoff=0.05)
+    worker = WebhookWorker(app.state.db, settings.secret_key, backoff=3600)
     async with httpx.AsyncClient() as http:
         assert await worker.run_once(http) == 3  # the first gets a 500
         assert [c["key"] for c in receiver.received] == ["sales.gmv_b", "customers"]
         assert await worker.run_once(http) == 0  # not due yet
-        await asyncio.sleep(0.1)
+        clock.advance(3601)
         assert await worker.run_once(http) == 1  # the retry
-        await asyncio.sleep(0.2)
+        clock.advance(7200)
         assert await worker.run_once(http) == 0  # nothing twice
     assert sorted(c["seq"] for c in receiver.received) == sorted({c["seq"] for c in receiver.received})
     assert [(c["action"], c["key"], c["version"]) for c in sorted(receiver.received, key=lambda c: c["seq"])] == [
@@ -100,16 +122,16 @@ async def test_webhook_gets_each_change_once_signed_with_retry(client, team, app
     assert other.status_code == 403
 
 
-async def test_failed_deliveries_stop_after_bounded_retries(client, team, app, settings, receiver):
+async def test_failed_deliveries_stop_after_bounded_retries(client, team, app, settings, receiver, clock):
     receiver.failures_left = 100
     await ok(await client.post("/v1/webhooks", json={"url": receiver.url, "secret": SECRET, "metric": "sales.gmv"}, headers=bearer(team.editor)), 201)
     await ok(await client.post("/v1/datasets", json={**customers_dataset(), "name": "c2"}, headers=bearer(team.editor)), 201)  # not for this hook
     await ok(await client.patch("/v1/metrics/sales.gmv", json={"caliber": "v2"}, headers={**bearer(team.editor), "If-Match": '"1"'}))
-    worker = WebhookWorker(app.state.db, settings.secret_key, backoff=0.01, max_attempts=3)
+    worker = WebhookWorker(app.state.db, settings.secret_key, backoff=60, max_attempts=3)
     async with httpx.AsyncClient() as http:
         for _ in range(6):
             await worker.run_once(http)
-            await asyncio.sleep(0.05)
+            clock.advance(3600)
     log = await ok(await client.get("/v1/webhooks/1/deliveries", headers=bearer(team.editor)))
     assert [(d["state"], d["attempts"], d["last_status"]) for d in log["items"]] == [("failed", 3, 500)]
 
