@@ -38,7 +38,7 @@ def _split_status(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 def catalog_router(kind: Kind, plural: str, example: dict[str, Any]) -> APIRouter:
     router = APIRouter(prefix=f"/v1/{plural}", tags=[plural], responses=responses(401, 403, 422))
-    definition_body = Body(openapi_examples={"definition": {"value": example}}, description=f"a {kind.name} definition (DESIGN.md) plus an optional change_note")
+    definition_body = Body(openapi_examples={"definition": {"value": example}}, description=f"a {kind.name} definition (docs/definitions.md) plus an optional change_note")
 
     @router.get("", response_model=Page, name=f"list_{plural}")
     async def list_entities(
