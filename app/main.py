@@ -18,10 +18,10 @@ from app.db import Database
 from app.engines import EnginePool
 from app.errors import AppError, invalid_from_pydantic
 from app.governance import delivery
-from app.ops import logs
+from app.kpi.answers import ANSWER_EXTRAS
 from app.ops.idempotency import Idempotency
-from app.query.service import QueryService
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
+from app.query.service import QueryService
 
 log = logging.getLogger("yardstick")
 
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telemetry = Telemetry()
 
     engines = EnginePool()
-    app.state.queries = QueryService(db, engines, settings)
+    app.state.queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
 
     async def shutdown() -> None:
         await app.state.queries.cache.close()

@@ -2,9 +2,9 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, Domain, Principal, RoleGrant
-from app.catalog.models import Entity, Revision
+from app.catalog.models import Deprecation, DomainPolicy, Entity, Revision
 from app.db import Base
-from app.governance.models import Deprecation, DomainPolicy, Proposal, Webhook, WebhookDelivery
+from app.governance.models import Proposal, Webhook, WebhookDelivery
 from app.kpi.models import Review
 from app.ops.models import IdempotencyRecord
 from app.sources.models import Source

@@ -9,7 +9,7 @@ import datetime as dt
 
 from pydantic import TypeAdapter
 
-from app.catalog.definitions import DatasetDef, MetricDef
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.compiler.expressions import _parsed
 from app.compiler.plan import Definitions, VersionedDataset, VersionedMetric, clear_plan_cache, compile_query
 from app.query.schemas import QueryRequest

@@ -49,6 +49,14 @@ async def current_caller(request: Request) -> Caller:
 ReadSession = Annotated[AsyncSession, Depends(read_session, scope="function")]
 WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def auditor_caller(caller: CurrentCaller) -> Caller:
+    caller.require_auditor()
+    return caller
+
+
+AuditorCaller = Annotated[Caller, Depends(auditor_caller)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=500)]

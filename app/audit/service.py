@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
 from app.canonical import sha256_of
-from app.auth.principal import Caller
 from app.db import CHANGED, as_utc, utcnow
 from app.pagination import decode_cursor, next_cursor
 
@@ -106,16 +105,10 @@ async def list_events(session: AsyncSession, flt: AuditFilter, *, after_seq: int
     return list((await session.scalars(query.order_by(AuditEvent.seq).limit(limit))).all())
 
 
-async def page(session: AsyncSession, caller: Caller, flt: AuditFilter, *, cursor: str | None, limit: int) -> tuple[list[AuditEvent], str | None]:
-    """One page of the log for an auditor, in sequence order, and the cursor of the next."""
-    caller.require_auditor()
+async def page(session: AsyncSession, flt: AuditFilter, *, cursor: str | None, limit: int) -> tuple[list[AuditEvent], str | None]:
+    """One page of the log, in sequence order, and the cursor of the next (callers check the auditor role)."""
     events = await list_events(session, flt, after_seq=decode_cursor(cursor, int) or 0, limit=limit)
     return events, next_cursor(events, limit, events[-1].seq if events else None)
-
-
-async def verify_for(session: AsyncSession, caller: Caller) -> Verification:
-    caller.require_auditor()
-    return await verify(session)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.catalog.definitions import Label, Name, Text
+from app.names import Label, Name, Text
 
 Role = Literal["reader", "editor", "approver", "auditor", "admin"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.catalog.definitions import DatasetDef, MetricDef
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.errors import invalid_from_pydantic
 
 METRIC_TYPES = frozenset({"simple", "ratio", "derived", "cumulative"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -32,7 +32,7 @@ class Entity(Base):
     tags: Mapped[str] = mapped_column(Text, default="")  # "|a|b|": exact tag match by LIKE '%|a|%'
     search_text: Mapped[str] = mapped_column(Text, default="")  # casefolded key, name, synonyms, caliber
     current_version: Mapped[int] = mapped_column(default=1)
-    # Normalised calculation of a metric (app.governance.fingerprint): duplicate detection is an indexed lookup.
+    # Normalised calculation of a metric (app.catalog.fingerprint): duplicate detection is an indexed lookup.
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -50,3 +50,28 @@ class Revision(Base):
     author: Mapped[str] = mapped_column(String(63))
     change_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DomainPolicy(Base):
+    """Per-domain switches; a domain without a row has the defaults (no review required)."""
+
+    __tablename__ = "domain_policies"
+
+    domain: Mapped[str] = mapped_column(String(63), primary_key=True)
+    review_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    refuse_duplicates: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(63))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Deprecation(Base):
+    """Why and until when a deprecated (or retired) definition lives, and what replaces it."""
+
+    __tablename__ = "deprecations"
+
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), primary_key=True)
+    replacement: Mapped[str | None] = mapped_column(String(127), nullable=True)
+    sunset: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    deprecated_by: Mapped[str] = mapped_column(String(63))
+    deprecated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,16 +14,16 @@ from app.auth import service as auth
 from app.auth.principal import Caller
 from app.canonical import sha256_of
 from app.catalog import diff as differ
+from app.catalog import duplicates, lifecycle
 from app.catalog import repository as repo
-from app.catalog.definitions import DatasetDef
+from app.catalog.fingerprint import fingerprint
 from app.catalog.kinds import DATASET, METRIC, PARSED, Kind
 from app.catalog.models import Entity, Revision
 from app.catalog.schemas import DiffOut, EntityOut, VersionOut
 from app.compiler import validate
+from app.compiler.definitions import DatasetDef
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
-from app.governance import duplicates, lifecycle
-from app.governance.fingerprint import fingerprint
 from app.pagination import decode_cursor, next_cursor
 from app.sources.service import source_exists
 

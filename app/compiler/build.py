@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from app.catalog.definitions import DatasetDef
 from app.compiler import nodes as n
+from app.compiler.definitions import DatasetDef
 from app.compiler.expressions import column_refs, parse_filter, parse_measure
 from app.compiler.joins import Scope, qualify_measure, qualify_row_expr
 from app.compiler.metrics import Cumulation
-from app.compiler.render import Params, Slot
 from app.compiler.nodes import alias, col
+from app.compiler.render import Params, Slot
+from app.compiler.request import Filter, MetricQuery
 from app.compiler.time import GRAIN_STEPS, Step, add, as_date, series_spine, truncate
 from app.errors import Invalid
-from app.query.schemas import Filter, QueryRequest
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _count_matches(measure: exp.Expression) -> exp.Expression:
 
 
 class Builder:
-    def __init__(self, request: QueryRequest, dialect: str, datasets: Mapping[str, DatasetDef], params: Params):
+    def __init__(self, request: MetricQuery, dialect: str, datasets: Mapping[str, DatasetDef], params: Params):
         self.request = request
         self.dialect = dialect
         self.datasets = datasets

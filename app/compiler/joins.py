@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from app.catalog.definitions import Column, ComputedDimension, DatasetDef
 from app.compiler import nodes
+from app.compiler.definitions import Column, ComputedDimension, DatasetDef
 from app.compiler.expressions import parse_dimension_expr
 from app.errors import Invalid
 

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from app.catalog.definitions import (
-    CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric,
-)
+from app.compiler.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
 from app.compiler.expressions import ExpressionError, parse_derived
 from app.compiler.joins import MAX_HOPS
-from app.compiler.time import Step, window_step
 from app.compiler.nodes import dtype
+from app.compiler.time import Step, window_step
 from app.errors import Invalid
 
 

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from app.catalog.definitions import DatasetDef, MetricDef, SimpleMetric
 from app.compiler import nodes
 from app.compiler.build import Builder, Group, Instance
+from app.compiler.definitions import DatasetDef, MetricDef, SimpleMetric
 from app.compiler.expressions import ExpressionError, parse_measure
 from app.compiler.metrics import Resolver, safe_div
 from app.compiler.nodes import alias, col
 from app.compiler.render import Params, Slot, bind, render
+from app.compiler.request import MetricQuery
 from app.compiler.time import add, comparison_step, dialect_for
 from app.errors import Invalid
-from app.query.schemas import QueryRequest
 
 PLAN_CACHE_SIZE = 2048
 _OUTPUT_TYPES = {"string": "string", "integer": "number", "decimal": "number", "float": "number",
@@ -79,7 +79,7 @@ _cache: OrderedDict[tuple, _Plan] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _shape(request: QueryRequest, defs: Definitions) -> tuple:
+def _shape(request: MetricQuery, defs: Definitions) -> tuple:
     t = request.time
     return (
         tuple(request.metrics), tuple(request.dimensions),
@@ -93,7 +93,7 @@ def _shape(request: QueryRequest, defs: Definitions) -> tuple:
     )
 
 
-def compile_query(request: QueryRequest, defs: Definitions) -> CompiledQuery:
+def compile_query(request: MetricQuery, defs: Definitions) -> CompiledQuery:
     """The SQL answering `request`; raises Invalid (422) for anything it cannot answer."""
     key = _shape(request, defs)
     with _lock:
@@ -120,7 +120,7 @@ def clear_plan_cache() -> None:
         _cache.clear()
 
 
-def _groups(resolver: Resolver, datasets: Mapping[str, DatasetDef], request: QueryRequest) -> list[Group]:
+def _groups(resolver: Resolver, datasets: Mapping[str, DatasetDef], request: MetricQuery) -> list[Group]:
     needs_time = bool(request.time and (request.time.grain or request.time.start or request.time.end)) or any(
         f.dimension == "metric_time" for f in request.filters)
     groups: dict[tuple, Group] = {}
@@ -147,7 +147,7 @@ def _groups(resolver: Resolver, datasets: Mapping[str, DatasetDef], request: Que
     return list(groups.values())
 
 
-def _instances(request: QueryRequest) -> list[Instance]:
+def _instances(request: MetricQuery) -> list[Instance]:
     out = [Instance("c")]
     for n, comparison in enumerate(request.compare):
         step = comparison_step(comparison, request.time.grain)
@@ -223,7 +223,7 @@ def _metric_type(resolver: Resolver, key: str, datasets: Mapping[str, DatasetDef
     return "number"
 
 
-def _plan(request: QueryRequest, defs: Definitions) -> _Plan:
+def _plan(request: MetricQuery, defs: Definitions) -> _Plan:
     metrics = {k: v.definition for k, v in defs.metrics.items()}
     datasets = {k: v.definition for k, v in defs.datasets.items()}
     resolver = Resolver(metrics)
@@ -291,7 +291,7 @@ def _plan(request: QueryRequest, defs: Definitions) -> _Plan:
     return _Plan(compiled, tuple(params.slots), order)
 
 
-def _order(request: QueryRequest, columns: list[OutputColumn]) -> list[exp.Ordered]:
+def _order(request: MetricQuery, columns: list[OutputColumn]) -> list[exp.Ordered]:
     names = {c.name for c in columns}
     seen: set[str] = set()
     out = []

@@ -25,9 +25,9 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.dialects.trino import Trino
 
 from app.compiler.nodes import dtype
+from app.compiler.request import MetricQuery
 from app.compiler.time import Step, shift_date
 from app.errors import Invalid
-from app.query.schemas import QueryRequest
 
 
 class Param(exp.Expression):
@@ -252,7 +252,7 @@ def _for_dialect(value: Any, dialect: str) -> Any:
     return value
 
 
-def slot_value(slot: Slot, request: QueryRequest) -> Any:
+def slot_value(slot: Slot, request: MetricQuery) -> Any:
     if slot.source == "filter":
         f = request.filters[slot.i]
         return _coerce(f.values[slot.j], slot.type, f"/filters/{slot.i}/values/{slot.j}")
@@ -262,6 +262,6 @@ def slot_value(slot: Slot, request: QueryRequest) -> Any:
     return value
 
 
-def bind(slots: tuple[Slot, ...], order: tuple[int, ...], request: QueryRequest, dialect: str) -> tuple:
+def bind(slots: tuple[Slot, ...], order: tuple[int, ...], request: MetricQuery, dialect: str) -> tuple:
     values = [_for_dialect(slot_value(s, request), dialect) for s in slots]
     return tuple(values[i] for i in order)

@@ -7,11 +7,14 @@ from collections.abc import Callable, Mapping
 
 from sqlglot import exp
 
-from app.catalog.definitions import (
-    CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric,
-)
+from app.compiler.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
 from app.compiler.expressions import (
-    ExpressionError, column_refs, parse_derived, parse_dimension_expr, parse_filter, parse_measure,
+    ExpressionError,
+    column_refs,
+    parse_derived,
+    parse_dimension_expr,
+    parse_filter,
+    parse_measure,
 )
 from app.compiler.joins import Scope, qualify_measure, qualify_row_expr
 from app.errors import Invalid

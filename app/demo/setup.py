@@ -12,19 +12,19 @@ from app.auth.schemas import DomainIn
 from app.catalog import repository as repo
 from app.catalog import service as catalog
 from app.catalog.kinds import DATASET, METRIC
+from app.compiler.request import Filter, TimeRange
 from app.config import Settings
 from app.db import Database
-from app.demo.library import (
-    DATASETS, METRICS, SCORECARD, SOURCE, TARGET_FACTORS, TARGET_PLANS, TARGET_YEARS, TARGETS_LEFT_OUT,
-)
+from app.demo.library import DATASETS, METRICS, SCORECARD, SOURCE, TARGET_FACTORS, TARGET_PLANS, TARGET_YEARS, TARGETS_LEFT_OUT
 from app.demo.warehouse import build_warehouse
 from app.engines import EnginePool
 from app.kpi import periods
 from app.kpi import targets as kpi_targets
+from app.kpi.answers import ANSWER_EXTRAS
 from app.kpi.definitions import TargetIn
 from app.kpi.kinds import SCORECARD as SCORECARD_KIND
 from app.kpi.schemas import TargetBatch
-from app.query.schemas import Filter, QueryRequest, TimeRange
+from app.query.schemas import QueryRequest
 from app.query.service import QueryService
 from app.sources import service as sources
 from app.sources.schemas import SourceIn
@@ -69,7 +69,7 @@ async def _actuals(queries: QueryService, metric: str, grain: str, scope: dict) 
 async def _install_kpis(db: Database, settings: Settings) -> int:
     """Targets derived from actual values × a rotating factor, and the company scorecard."""
     engines = EnginePool()
-    queries = QueryService(db, engines, settings)
+    queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
     items = []
     try:
         for plan, (metric, grain, scope, owner) in enumerate(TARGET_PLANS):

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
 from app.catalog import diff as differ
+from app.catalog import duplicates
 from app.catalog import repository as repo
 from app.catalog import service as catalog
 from app.catalog.kinds import KINDS
 from app.errors import AppError
-from app.governance import duplicates
 from app.governance.schemas import BatchIn, BatchItem, BatchOut, BatchResult
 
 

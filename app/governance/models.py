@@ -1,39 +1,14 @@
-"""Governance tables: domain review policy, deprecations, proposals, webhooks and their deliveries."""
+"""Governance tables: proposals, webhooks and their deliveries."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
-
-
-class DomainPolicy(Base):
-    """Per-domain switches; a domain without a row has the defaults (no review required)."""
-
-    __tablename__ = "domain_policies"
-
-    domain: Mapped[str] = mapped_column(String(63), primary_key=True)
-    review_required: Mapped[bool] = mapped_column(Boolean, default=False)
-    refuse_duplicates: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_by: Mapped[str] = mapped_column(String(63))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Deprecation(Base):
-    """Why and until when a deprecated (or retired) definition lives, and what replaces it."""
-
-    __tablename__ = "deprecations"
-
-    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"), primary_key=True)
-    replacement: Mapped[str | None] = mapped_column(String(127), nullable=True)
-    sunset: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    deprecated_by: Mapped[str] = mapped_column(String(63))
-    deprecated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Proposal(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Caller
 from app.canonical import sha256_of
+from app.catalog import duplicates, lifecycle
 from app.catalog import repository as repo
 from app.catalog import service as catalog
 from app.catalog.kinds import Kind
@@ -21,7 +22,6 @@ from app.catalog.models import Entity
 from app.catalog.schemas import EntityOut
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
-from app.governance import duplicates, lifecycle
 from app.governance.models import Proposal
 from app.governance.schemas import ProposalOut
 from app.pagination import decode_cursor, next_cursor

@@ -1,41 +1,16 @@
-"""Request and answer shapes of governance: policy, lifecycle, proposals, lineage, batches, changes, webhooks."""
+"""Request and answer shapes of governance: proposals, lineage, batches, changes, webhooks."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
 
-from app.catalog.definitions import MetricKey, Name
+from app.catalog.schemas import Note, Strict
+from app.names import MetricKey, Name
 
-Note = Annotated[str, StringConstraints(max_length=2000)]
 Comment = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PolicyIn(Strict):
-    review_required: bool | None = Field(default=None, description="changes to published definitions become proposals")
-    refuse_duplicates: bool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
-
-
-class PolicyOut(BaseModel):
-    domain: str
-    review_required: bool
-    refuse_duplicates: bool
-
-
-class DeprecateIn(Strict):
-    replacement: MetricKey | None = Field(default=None, description="key of the definition that replaces this one")
-    sunset: dt.date | None = Field(default=None, description="the date after which it may be retired")
-    reason: Note = ""
-
-
-class RetireIn(Strict):
-    reason: Note = ""
 
 
 class SubmitIn(Strict):
@@ -44,16 +19,6 @@ class SubmitIn(Strict):
 
 class ReviewIn(Strict):
     comment: Comment
-
-
-class LifecycleOut(BaseModel):
-    kind: str
-    key: str
-    status: str
-    version: int
-    replacement: str | None = None
-    sunset: dt.date | None = None
-    reason: str = ""
 
 
 class ProposalOut(BaseModel):
@@ -72,14 +37,6 @@ class ProposalOut(BaseModel):
     result_version: int | None
     created_at: dt.datetime
     reviewed_at: dt.datetime | None
-
-
-class ResolutionWarning(BaseModel):
-    code: str
-    metric: str
-    message: str
-    replacement: str | None = None
-    sunset: dt.date | None = None
 
 
 class Node(BaseModel):
@@ -117,11 +74,6 @@ class ImpactOut(BaseModel):
     root: str
     items: list[ImpactItem]
     owners: list[str]
-
-
-class DuplicateGroup(BaseModel):
-    fingerprint: str
-    metrics: list[str]
 
 
 class BatchItem(Strict):

@@ -59,3 +59,7 @@ async def attach_targets(session: AsyncSession, request: QueryRequest, answer: Q
             ach = achievement(row[at], target, definition.direction)
             out += [target, ach, label(bands, ach), found.source if found else None]
     return answer.model_copy(update={"columns": columns, "rows": [row + more for row, more in zip(answer.rows, extra)]})
+
+
+ANSWER_EXTRAS = {"targets": attach_targets}
+"""The `include` items the KPI layer adds to query answers; wired into the query service by the app."""

@@ -12,6 +12,7 @@ from app.auth.principal import Caller
 from app.catalog import repository as catalog_repo
 from app.catalog.kinds import METRIC, PARSED
 from app.catalog.models import Entity
+from app.compiler.request import TimeRange
 from app.db import Database, utcnow
 from app.errors import AppError, NotFound
 from app.kpi import periods
@@ -20,7 +21,7 @@ from app.kpi.definitions import walk
 from app.kpi.kinds import SCORECARD, TARGET
 from app.kpi.reviews import due_at
 from app.kpi.schemas import CheckOut, DomainChecks, MetricChecks
-from app.query.schemas import QueryRequest, TimeRange
+from app.query.schemas import QueryRequest
 from app.query.service import QueryService
 
 MEASURE_CONCURRENCY = 4

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.catalog.definitions import Band, Bands, Label, MetricKey, Name, Strict, Text
+from app.compiler.definitions import Band, Bands, Strict
+from app.compiler.request import DimensionRef
 from app.kpi.periods import PERIOD_PATTERN
-from app.query.schemas import DimensionRef
+from app.names import Label, MetricKey, Name, Text
 
 TargetKind = Literal["plan", "stretch", "floor"]
 ScopeText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^|,=\x00]*$")]

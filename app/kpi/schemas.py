@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.catalog.definitions import Strict
+from app.compiler.definitions import Strict
 from app.kpi.definitions import TargetIn
 
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]

@@ -8,6 +8,7 @@ import datetime as dt
 from app.auth.principal import Caller
 from app.catalog import service as catalog
 from app.catalog.service import metric_closure
+from app.compiler.request import Filter, TimeRange
 from app.db import Database
 from app.errors import Invalid
 from app.kpi import periods
@@ -17,7 +18,7 @@ from app.kpi.schemas import Evaluation
 from app.kpi.scoring import DEFAULT_THRESHOLDS
 from app.kpi.targets import is_additive, load_book
 from app.kpi.tree import Fact, score_tree
-from app.query.schemas import Filter, QueryRequest, TimeRange
+from app.query.schemas import QueryRequest
 from app.query.service import QueryService
 
 

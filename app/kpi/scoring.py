@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.catalog.definitions import Band, Bands
+from app.compiler.definitions import Band, Bands
 
 DEFAULT_THRESHOLDS = Bands(bands=[Band(at_least=1.0, label="green"), Band(at_least=0.9, label="amber")], otherwise="red")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.catalog.definitions import Bands
+from app.compiler.definitions import Bands
 from app.kpi.definitions import Node, ScorecardDef
 from app.kpi.schemas import NodeOut
 from app.kpi.scoring import achievement, label, roll_up

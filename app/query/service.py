@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
+from app.catalog.lifecycle import load_statuses, resolution_notes
+from app.catalog.schemas import ResolutionWarning
 from app.catalog.service import Loaded, dataset_closure, metric_closure
 from app.compiler.plan import CompiledQuery, Definitions, VersionedDataset, VersionedMetric, compile_query
 from app.config import Settings
@@ -22,17 +26,17 @@ from app.db import Database, as_utc
 from app.engines import EnginePool
 from app.engines.gate import SourceGates
 from app.errors import Invalid
-from app.governance.lifecycle import load_statuses, resolution_notes
-from app.governance.schemas import ResolutionWarning
-from app.kpi.answers import attach_targets
 from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
 from app.query.schemas import Column, CompiledSql, MetricInfo, QueryAnswer, QueryRequest, SqlAnswer
-from app.sources.models import Source
 from app.singleflight import SingleFlight
+from app.sources.models import Source
 from app.sources.service import connection_info
 
 PREPARED_CACHE_SIZE = 2_000
+
+AnswerExtra = Callable[[AsyncSession, QueryRequest, QueryAnswer, "dict[str, Loaded]"], Awaitable[QueryAnswer]]
+"""Adds the columns one `include` item names (e.g. targets) to an answer; provided by a layer above."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,9 @@ def json_value(value: Any) -> Any:
 
 
 class QueryService:
-    def __init__(self, db: Database, engines: EnginePool, settings: Settings) -> None:
+    def __init__(self, db: Database, engines: EnginePool, settings: Settings, extras: Mapping[str, AnswerExtra] | None = None) -> None:
         self.db, self.engines, self.settings = db, engines, settings
+        self.extras = dict(extras or {})
         self.cache = cache_from_settings(settings)
         self.freshness = Freshness(db, settings)
         self.gates = SourceGates(settings.source_max_concurrency, settings.source_max_queue, settings.source_queue_timeout_seconds)
@@ -142,14 +147,15 @@ class QueryService:
         prepared = await self.prepare(caller, request)
         result, status = await self._result(request, prepared)
         answer = self._answer(request, prepared, result.rows, status)
-        if "targets" in request.include:  # targets change apart from values, so they are never cached
+        if request.include:  # targets change apart from values, so they are never cached
             async with self.db.session() as session:
-                answer = await attach_targets(session, request, answer, prepared.metrics)
+                for extra in request.include:
+                    answer = await self.extras[extra](session, request, answer, prepared.metrics)
         return answer
 
     async def resolve_json(self, caller: Caller, request: QueryRequest) -> bytes:
         """The answer as JSON bytes; a cache hit without targets serves bytes rendered once."""
-        if "targets" in request.include:
+        if request.include:
             return (await self.resolve(caller, request)).model_dump_json().encode()
         prepared = await self.prepare(caller, request)
         result, status = await self._result(request, prepared)

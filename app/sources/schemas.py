@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing import Annotated
 
-from app.catalog.definitions import Name, Text
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.names import Name, Text
 
 
 class SourceIn(BaseModel):

@@ -10,10 +10,10 @@ the calculation fingerprint of metrics (backfilled for the metrics already regis
 
 import json
 
-from alembic import op
 import sqlalchemy as sa
-import app.db
+from alembic import op
 
+import app.db
 
 revision = '0003'
 down_revision = '0002'
@@ -107,8 +107,8 @@ def upgrade() -> None:
 def _backfill_fingerprints() -> None:
     from pydantic import TypeAdapter
 
-    from app.catalog.definitions import MetricDef
-    from app.governance.fingerprint import fingerprint
+    from app.catalog.fingerprint import fingerprint
+    from app.compiler.definitions import MetricDef
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(

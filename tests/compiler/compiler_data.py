@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from app.catalog.definitions import DatasetDef, MetricDef
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.compiler.plan import Definitions, VersionedDataset, VersionedMetric
 
 START = dt.date(2024, 1, 1)

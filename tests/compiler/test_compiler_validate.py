@@ -6,7 +6,7 @@ import pytest
 from compiler_data import DATASET_DEFS, METRIC_DEFS, definitions
 from pydantic import TypeAdapter
 
-from app.catalog.definitions import DatasetDef, MetricDef
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.compiler.plan import Definitions, compile_query
 from app.compiler.validate import validate_dataset, validate_metric
 from app.errors import Invalid

@@ -6,8 +6,8 @@ import duckdb
 import pytest
 from pydantic import TypeAdapter
 
-from app.catalog.definitions import DatasetDef, MetricDef
 from app.compiler import expressions
+from app.compiler.definitions import DatasetDef, MetricDef
 from app.demo.library import DATASETS, METRICS
 from app.demo.warehouse import build_warehouse
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.catalog.definitions import SimpleMetric
-from app.governance.fingerprint import fingerprint
+from app.catalog.fingerprint import fingerprint
+from app.compiler.definitions import SimpleMetric
 from tests.governance.conftest import set_policy
 from tests.helpers import bearer, ok, orders_dataset
 

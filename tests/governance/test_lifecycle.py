@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from app.catalog.lifecycle import EntityStatusInfo, resolution_notes
 from app.errors import Gone
-from app.governance.lifecycle import EntityStatusInfo, resolution_notes
 from tests.governance.conftest import audit_actions, set_policy
 from tests.helpers import bearer, gmv_metric, ok
 

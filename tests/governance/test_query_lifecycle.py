@@ -1,6 +1,6 @@
 """POST /v1/query and the lifecycle: a deprecated metric answers with a warning, a retired one 410.
 
-Needs `app.governance.lifecycle` wired into app/query/service.py (see the governance README section).
+Needs `app.catalog.lifecycle` wired into app/query/service.py (see the governance README section).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import pytest
 from app.demo.setup import install_demo
 from app.demo.warehouse import build_warehouse
 from tests.helpers import bearer, ok
-
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.catalog.definitions import Band, Bands
+from app.compiler.definitions import Band, Bands
 from app.kpi import periods
 from app.kpi.scoring import DEFAULT_THRESHOLDS, achievement, label, roll_up
 

@@ -14,7 +14,8 @@ from strawberry.types import Info
 
 from app.api.graphql.inputs import PageArgs, validated
 from app.api.graphql.types import Page, from_model
-from app.governance import changes, duplicates, lineage, proposals
+from app.catalog import duplicates
+from app.governance import changes, lineage, proposals
 
 
 class ChangesArgs(BaseModel):

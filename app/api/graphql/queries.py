@@ -9,8 +9,23 @@ from strawberry.types import Info
 
 from app.api.graphql.inputs import AuditArgs, CatalogArgs, PageArgs, QueryInput, query_request, validated
 from app.api.graphql.types import (
-    AuditEvent, Change, Column, CompiledQuery, CompiledSql, Dataset, Diff, Domain, MetricInfo, Metric, Page, Principal,
-    QueryResult, Source, Verification, Version, from_model,
+    AuditEvent,
+    Change,
+    Column,
+    CompiledQuery,
+    CompiledSql,
+    Dataset,
+    Diff,
+    Domain,
+    Metric,
+    MetricInfo,
+    Page,
+    Principal,
+    QueryResult,
+    Source,
+    Verification,
+    Version,
+    from_model,
 )
 from app.audit import service as audit
 from app.auth import service as auth
@@ -124,14 +139,16 @@ class Query:
     ) -> Page[AuditEvent]:
         a = validated(AuditArgs, dict(entity_kind=entity_kind, entity_key=entity_key, actor=actor, action=action, since=since, until=until, cursor=cursor, limit=limit))
         flt = audit.AuditFilter(a.entity_kind, a.entity_key, a.actor, a.action, a.since, a.until)
+        info.context.caller.require_auditor()
         async with info.context.db.session() as session:
-            events, cursor = await audit.page(session, info.context.caller, flt, cursor=a.cursor, limit=a.limit)
+            events, cursor = await audit.page(session, flt, cursor=a.cursor, limit=a.limit)
         return Page(items=[from_model(AuditEvent, e) for e in events], next_cursor=cursor)
 
     @strawberry.field(description="Recompute the audit chain (auditors and admins).")
     async def audit_verification(self, info: Info) -> Verification:
+        info.context.caller.require_auditor()
         async with info.context.db.session() as session:
-            return from_model(Verification, await audit.verify_for(session, info.context.caller))
+            return from_model(Verification, await audit.verify(session))
 
     @strawberry.field(description="Governed values; the same input and answer as POST /v1/query.")
     async def resolve(self, info: Info, input: QueryInput) -> QueryResult:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession
+from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
 from app.catalog.schemas import Page
 from app.errors import responses
@@ -39,7 +39,7 @@ class VerificationOut(BaseModel):
 
 @router.get("", response_model=Page)
 async def list_events(
-    caller: CurrentCaller,
+    caller: AuditorCaller,
     session: ReadSession,
     entity_kind: Annotated[str | None, Query(max_length=16)] = None,
     entity_key: Annotated[str | None, Query(max_length=127)] = None,
@@ -51,11 +51,11 @@ async def list_events(
     limit: Limit = 100,
 ) -> Page:
     flt = service.AuditFilter(entity_kind, entity_key, actor, action, since, until)
-    events, cursor = await service.page(session, caller, flt, cursor=cursor, limit=limit)
+    events, cursor = await service.page(session, flt, cursor=cursor, limit=limit)
     return Page(items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
 
 
 @router.get("/verify", response_model=VerificationOut)
-async def verify(caller: CurrentCaller, session: ReadSession) -> VerificationOut:
-    result = await service.verify_for(session, caller)
+async def verify(caller: AuditorCaller, session: ReadSession) -> VerificationOut:
+    result = await service.verify(session)
     return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)

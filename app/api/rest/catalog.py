@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response, status
 
 from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
-from app.catalog import service
+from app.catalog import duplicates, service
 from app.catalog.kinds import DATASET, METRIC, Kind
 from app.catalog.schemas import DiffOut, EntityOut, Page
 from app.db import as_utc
 from app.errors import responses
-from app.governance import duplicates, proposals
+from app.governance import proposals
 from app.governance.schemas import ProposalOut
 
 Level = Annotated[str | None, Query(pattern="^(strategic|tactical|operational)$")]

@@ -9,13 +9,22 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from app.api.deps import AppSettings, CurrentCaller, Cursor, Limit, ReadSession, WriteSession
+from app.catalog import duplicates, lifecycle
 from app.catalog.kinds import KINDS
-from app.catalog.schemas import Page
+from app.catalog.schemas import DeprecateIn, DuplicateGroup, LifecycleOut, Page, PolicyIn, PolicyOut, RetireIn
 from app.errors import responses
-from app.governance import batches, changes, duplicates, lifecycle, lineage, proposals, webhooks
+from app.governance import batches, changes, lineage, proposals, webhooks
 from app.governance.schemas import (
-    BatchIn, BatchOut, ChangesPage, DeprecateIn, DuplicateGroup, ImpactOut, LifecycleOut, LineageOut,
-    PolicyIn, PolicyOut, ProposalOut, RetireIn, ReviewIn, SubmitIn, WebhookIn, WebhookOut,
+    BatchIn,
+    BatchOut,
+    ChangesPage,
+    ImpactOut,
+    LineageOut,
+    ProposalOut,
+    ReviewIn,
+    SubmitIn,
+    WebhookIn,
+    WebhookOut,
 )
 
 router = APIRouter(tags=["governance"], responses=responses(401, 403, 422))

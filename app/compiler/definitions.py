@@ -10,18 +10,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
-MetricKey = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=127)
-]
-TableName = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$", max_length=190),
-]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it rather than fail on write
-Expr = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
-Text = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+from app.compiler.expressions import derived_references
+from app.names import Expr, Label, MetricKey, Name, TableName, Text
 
 ColumnType = Literal["string", "integer", "decimal", "float", "boolean", "date", "timestamp"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -157,8 +147,6 @@ class DerivedMetric(MetricBase):
     expr: Expr
 
     def references(self) -> list[str]:
-        from app.compiler.expressions import derived_references
-
         return derived_references(self.expr)
 
 

@@ -16,11 +16,10 @@ from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.principal import Caller
 from app.catalog import repository as repo
-from app.catalog.models import Entity
+from app.catalog.models import Deprecation, DomainPolicy, Entity
+from app.catalog.schemas import DeprecateIn, LifecycleOut, PolicyIn, PolicyOut, ResolutionWarning
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, Gone, Invalid, NotFound
-from app.governance.models import Deprecation, DomainPolicy
-from app.governance.schemas import DeprecateIn, LifecycleOut, PolicyIn, PolicyOut, ResolutionWarning
 
 DRAFT, IN_REVIEW, PUBLISHED, DEPRECATED, RETIRED = "draft", "in_review", "published", "deprecated", "retired"
 REVIEWED = (PUBLISHED, DEPRECATED)  # statuses whose changes go through review when the domain asks for it

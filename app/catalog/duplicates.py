@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
+from app.catalog import lifecycle
+from app.catalog.fingerprint import fingerprint
 from app.catalog.models import Entity
+from app.catalog.schemas import DuplicateGroup
 from app.errors import Conflict, Invalid
-from app.governance import lifecycle
-from app.governance.fingerprint import fingerprint
-from app.governance.schemas import DuplicateGroup
 
 LIVE = ("draft", "in_review", "published", "deprecated")
 
