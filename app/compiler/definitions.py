@@ -1,4 +1,4 @@
-"""The definition format (DESIGN.md): datasets and metrics as typed, validated objects.
+"""The definition format (docs/definitions.md): datasets and metrics as typed, validated objects.
 
 These models are the content that gets versioned; they hold no I/O and are shared
 by the registry (validation, storage) and the compiler (SQL generation).

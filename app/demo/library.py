@@ -1,4 +1,4 @@
-"""The demo metric library over the demo warehouse, as plain definition dicts (DESIGN.md format).
+"""The demo metric library over the demo warehouse, as plain definition dicts (docs/definitions.md).
 
 Loaded by the demo command through the normal catalog service, so the demo exercises the
 same validation, versioning and audit path as any department's definitions.

@@ -1,7 +1,8 @@
 """DuckDB files, opened read-only in a sandbox: no file system, no ATTACH, no extensions.
 
 One read-only connection per engine; each query gets its own cursor in a worker thread
-so it can be interrupted alone (NOTES.md: the sandbox recipe, checked on DuckDB 2.0.1).
+so it can be interrupted alone. Checked on DuckDB 2.0.1: the sandbox refuses read_csv, glob,
+ATTACH, INSTALL, COPY … TO and turning external access back on.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request and answer shapes of `POST /v1/query` (DESIGN.md, "Resolving values")."""
+"""Request and answer shapes of `POST /v1/query` (docs/query.md)."""
 
 from __future__ import annotations
 
