@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from app.auth.service import bootstrap_admin
+from app.db import Database
 
 # The principals of the authorization tests (REST and GraphQL): own domain "sales", other "service".
 ROLES = {
@@ -89,3 +91,13 @@ async def sales_setup(client: httpx.AsyncClient, admin: str, domain: str = "sale
     await make_domain(client, admin, domain)
     await make_source(client, admin, "warehouse", "duckdb:///tmp/yardstick-test-warehouse.duckdb")
     return await make_principal(client, admin, "ed", [{"role": "editor", "domain": domain}])
+
+
+async def bootstrap_key(url: str) -> str:
+    """The first admin's API key on a freshly migrated registry at `url` (for tests that start real servers)."""
+    db = Database(url)
+    try:
+        async with db.session(write=True) as session:
+            return await bootstrap_admin(session)
+    finally:
+        await db.dispose()

@@ -27,9 +27,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from app.auth.service import bootstrap_admin
-from app.db import Database
 from app.migrate import upgrade
+from tests.helpers import bootstrap_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -58,15 +57,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     url = f"sqlite+aiosqlite:///{tmp / 'registry.db'}"
     upgrade(url)
 
-    async def admin_key() -> str:
-        db = Database(url)
-        try:
-            async with db.session(write=True) as session:
-                return await bootstrap_admin(session)
-        finally:
-            await db.dispose()
-
-    key = asyncio.run(admin_key())
+    key = asyncio.run(bootstrap_key(url))
     port = _port()
     env = {**os.environ, "YARDSTICK_DATABASE_URL": url, "YARDSTICK_ENVIRONMENT": "development",
            "YARDSTICK_SECRET_KEY": "docs-browser-test", "YARDSTICK_VAR_DIR": str(tmp)}

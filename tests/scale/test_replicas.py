@@ -18,9 +18,8 @@ import httpx
 import pytest
 import redis
 
-from app.auth.service import bootstrap_admin
-from app.db import Database
 from app.migrate import upgrade
+from tests.helpers import bootstrap_key
 
 PG_URL = os.environ.get("YARDSTICK_TEST_DATABASE_URL", "")
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -74,15 +73,7 @@ def registry():
     url = f"{PG_URL.rpartition('/')[0]}/{name}"
     upgrade(url)
 
-    async def key() -> str:
-        db = Database(url)
-        try:
-            async with db.session(write=True) as session:
-                return await bootstrap_admin(session)
-        finally:
-            await db.dispose()
-
-    yield url, asyncio.run(key())
+    yield url, asyncio.run(bootstrap_key(url))
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
