@@ -109,6 +109,7 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_FILTER = "INVALID_FILTER"
     INVALID_FILTER_VALUE = "INVALID_FILTER_VALUE"
+    QUERY_LIMIT_EXCEEDED = "QUERY_LIMIT_EXCEEDED"
     CROSS_SOURCE_QUERY = "CROSS_SOURCE_QUERY"
     ROW_LIMIT_EXCEEDED = "ROW_LIMIT_EXCEEDED"
     QUERY_TIMEOUT = "QUERY_TIMEOUT"
@@ -254,7 +255,10 @@ def pointer_of(loc: tuple) -> str:
     return "/" + "/".join(str(part) for part in loc) if loc else ""
 
 
-PYDANTIC_CODES = {"extra_forbidden": ErrorCode.UNKNOWN_FIELD, "missing": ErrorCode.MISSING_FIELD, "json_invalid": ErrorCode.MALFORMED_JSON}
+# Validators that raise `PydanticCustomError(code.lower(), ...)` for these codes carry them in the 422.
+CUSTOM_CODES = (ErrorCode.QUERY_LIMIT_EXCEEDED, ErrorCode.INVALID_FILTER_VALUE)
+PYDANTIC_CODES = {"extra_forbidden": ErrorCode.UNKNOWN_FIELD, "missing": ErrorCode.MISSING_FIELD, "json_invalid": ErrorCode.MALFORMED_JSON,
+                  **{code.lower(): code for code in CUSTOM_CODES}}
 
 
 def invalid_from_pydantic(errors: list[dict[str, Any]], *, skip: frozenset[str] = frozenset()) -> Invalid:

@@ -20,7 +20,9 @@ from app.engines import EnginePool
 from app.errors import AppError, ErrorCode, invalid_from_pydantic
 from app.governance import delivery
 from app.kpi.answers import ANSWER_EXTRAS
+from app.memo import Memo
 from app.ops.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY, Idempotency
+from app.ops.looplag import LoopLag
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
 from app.query.service import QueryService
 
@@ -60,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         delivery.start(app)
+        app.state.loop_lag.start()
         yield
+        await app.state.loop_lag.stop()
         await delivery.stop(app)
         await app.state.shutdown()
 
@@ -78,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.callers = CallerCache(db)
     app.state.telemetry = Telemetry()
+    app.state.loop_lag = LoopLag(app.state.telemetry.registry)
+    app.state.bodies = Memo(query.BODY_MEMO_SIZE)  # parsed /v1/query bodies, by their bytes
 
     engines = EnginePool()
     app.state.queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)

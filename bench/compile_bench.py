@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from app.compiler.definitions import DatasetDef, MetricDef
 from app.compiler.expressions import _parsed
-from app.compiler.plan import Definitions, VersionedDataset, VersionedMetric, clear_plan_cache, compile_query
+from app.compiler.plan import Compiler, Definitions, VersionedDataset, VersionedMetric
 from app.query.schemas import QueryRequest
 from bench.stats import Timing, time_sync
 
@@ -66,15 +66,18 @@ def request(n_metrics: int, joins: int, n_filters: int) -> QueryRequest:
     })
 
 
+COMPILER = Compiler()
+
+
 def cold(req: QueryRequest, defs: Definitions) -> None:
-    clear_plan_cache()
+    COMPILER.plans.clear()
     _parsed.cache_clear()
-    compile_query(req, defs)
+    COMPILER.compile(req, defs)
 
 
 def new_shape(req: QueryRequest, defs: Definitions) -> None:
-    clear_plan_cache()
-    compile_query(req, defs)
+    COMPILER.plans.clear()
+    COMPILER.compile(req, defs)
 
 
 def run(full: bool) -> dict:
@@ -86,8 +89,8 @@ def run(full: bool) -> dict:
         req = request(n, joins, filters)
         first = time_sync(lambda: cold(req, defs), runs)
         shape = time_sync(lambda: new_shape(req, defs), runs)
-        compile_query(req, defs)
-        repeated = time_sync(lambda: compile_query(req, defs), runs, inner=200)
+        COMPILER.compile(req, defs)
+        repeated = time_sync(lambda: COMPILER.compile(req, defs), runs, inner=200)
         rows.append({"metrics": n, "joins": joins, "filters": filters, "cold": first, "new_shape": shape, "repeated": repeated})
     headline = next(r for r in rows if (r["metrics"], r["joins"], r["filters"]) == (3, 1, 0))
     return {"rows": rows, "headline": headline, "baseline": rows[0]["repeated"]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from app.auth import service as auth
 from app.auth.principal import Caller
 from app.config import Settings
 from app.db import Database
+from app.memo import Memo
 from app.singleflight import SingleFlight
 
 
@@ -69,21 +69,16 @@ class CallerCache:
     dashboard then costs no registry round trip per request.
     """
 
-    def __init__(self, db: Database, ttl: float = 5.0) -> None:
+    def __init__(self, db: Database, ttl: float = 5.0, size: int = 10_000) -> None:
         self.db, self.ttl = db, ttl
-        self._known: dict[str, tuple[float, Caller]] = {}
+        self._known: Memo[str, Caller] = Memo(size, expiring=True)  # by the key's SHA-256, never the key
         self._verifying = SingleFlight()
 
     async def authenticate(self, token: str | None) -> Caller:
-        now = time.monotonic()
         slot = hashlib.sha256((token or "").encode()).hexdigest()
-        hit = self._known.get(slot)
-        if hit and now - hit[0] < self.ttl:
-            return hit[1]
-        caller = await self._verifying.run(slot, lambda: self._verify(token))
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[slot] = (now, caller)
+        caller = self._known.get(slot)
+        if caller is None:
+            caller = self._known.put(slot, await self._verifying.run(slot, lambda: self._verify(token)), self.ttl)
         return caller
 
     async def _verify(self, token: str | None) -> Caller:

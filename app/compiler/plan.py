@@ -1,19 +1,20 @@
 """compile_query: definitions + request -> one SQL statement for one source, with bound params.
 
-Plans are cached by request shape (everything but the filter values and the range dates)
-plus the version of every definition passed in, so a changed definition never reuses an
-old plan; a cache hit only binds the new values.
+A `Compiler` keeps plans by request shape (everything but the filter values and the range dates)
+plus the content of every definition passed in, so a changed definition, or another registry's
+definition under the same key and version, never reuses a plan; a cache hit only binds the new values.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlglot import exp
 
+from app.canonical import canonical_json
 from app.compiler import nodes
 from app.compiler.build import Builder, Group, Instance
 from app.compiler.definitions import DatasetDef, MetricDef, SimpleMetric
@@ -21,9 +22,10 @@ from app.compiler.expressions import ExpressionError, parse_measure
 from app.compiler.metrics import Resolver, safe_div
 from app.compiler.nodes import alias, col
 from app.compiler.render import Params, Slot, bind, render
-from app.compiler.request import MetricQuery
+from app.compiler.request import MAX_BOUND_PARAMETERS, MetricQuery
 from app.compiler.time import add, comparison_step, dialect_for
 from app.errors import ErrorCode, Invalid
+from app.memo import Memo
 
 PLAN_CACHE_SIZE = 2048
 _OUTPUT_TYPES = {"string": "string", "integer": "number", "decimal": "number", "float": "number",
@@ -48,6 +50,14 @@ class Definitions:
     datasets: Mapping[str, VersionedDataset]
     sources: Mapping[str, str]  # source name -> kind: duckdb | sqlite | postgresql
 
+    @cached_property
+    def digest(self) -> str:
+        """A hash of every definition's content and version and of the source kinds (computed once)."""
+        parts = [f"m {k} {v.version} {v.definition.model_dump_json()}" for k, v in sorted(self.metrics.items())]
+        parts += [f"d {k} {v.version} {v.definition.model_dump_json()}" for k, v in sorted(self.datasets.items())]
+        parts.append(canonical_json(sorted(self.sources.items())))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
 
 @dataclass(frozen=True)
 class OutputColumn:
@@ -66,6 +76,7 @@ class CompiledQuery:
     columns: list[OutputColumn]
     metric_versions: dict[str, int]
     dataset_versions: dict[str, int]
+    digest: str = ""  # a hash of the statement (source, dialect, SQL, versions): with the params, a result's key
 
 
 @dataclass(frozen=True)
@@ -75,11 +86,7 @@ class _Plan:
     order: tuple[int, ...]
 
 
-_cache: OrderedDict[tuple, _Plan] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _shape(request: MetricQuery, defs: Definitions) -> tuple:
+def _shape(request: MetricQuery) -> tuple:
     t = request.time
     return (
         tuple(request.metrics), tuple(request.dimensions),
@@ -87,37 +94,54 @@ def _shape(request: MetricQuery, defs: Definitions) -> tuple:
         tuple((f.dimension, f.op, len(f.values)) for f in request.filters),
         tuple((o.field, o.direction) for o in request.order_by),
         request.limit, tuple(request.compare),
-        tuple(sorted((k, v.version) for k, v in defs.metrics.items())),
-        tuple(sorted((k, v.version) for k, v in defs.datasets.items())),
-        tuple(sorted(defs.sources.items())),
     )
 
 
+class Compiler:
+    """compile_query that keeps each plan (a Memo of its own) by request shape and definition content."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.plans: Memo[tuple, _Plan] = Memo(size)
+
+    def bound(self, request: MetricQuery, defs: Definitions) -> CompiledQuery | None:
+        """The kept plan of this shape bound to the request's values; None when the shape is new."""
+        plan = self.plans.get((_shape(request), defs.digest))
+        return None if plan is None else _bound(plan, request)
+
+    def compile(self, request: MetricQuery, defs: Definitions) -> CompiledQuery:
+        """The SQL answering `request`; raises Invalid (422) for anything it cannot answer."""
+        key = (_shape(request), defs.digest)
+        plan = self.plans.get(key)
+        if plan is None:
+            try:
+                plan = self.plans.put(key, _plan(request, defs))
+            except ExpressionError as err:  # a stored definition that no longer passes the checks
+                raise Invalid(str(err), pointer="/metrics", code=err.code, details={"fragment": err.fragment}) from err
+        return _bound(plan, request)
+
+
 def compile_query(request: MetricQuery, defs: Definitions) -> CompiledQuery:
-    """The SQL answering `request`; raises Invalid (422) for anything it cannot answer."""
-    key = _shape(request, defs)
-    with _lock:
-        plan = _cache.get(key)
-        if plan is not None:
-            _cache.move_to_end(key)
-    if plan is None:
-        try:
-            plan = _plan(request, defs)
-        except ExpressionError as err:  # a stored definition that no longer passes the checks
-            raise Invalid(str(err), pointer="/metrics", code=err.code, details={"fragment": err.fragment}) from err
-        with _lock:
-            _cache[key] = plan
-            if len(_cache) > PLAN_CACHE_SIZE:
-                _cache.popitem(last=False)
+    """The SQL answering `request`, compiled afresh (a `Compiler` keeps plans)."""
+    return Compiler(1).compile(request, defs)
+
+
+def _bound(plan: _Plan, request: MetricQuery) -> CompiledQuery:
     q = plan.query
     params = bind(plan.slots, plan.order, request, q.dialect)
     return CompiledQuery(q.source, q.dialect, q.sql, params, list(q.columns),
-                         dict(q.metric_versions), dict(q.dataset_versions))
+                         dict(q.metric_versions), dict(q.dataset_versions), q.digest)
 
 
-def clear_plan_cache() -> None:
-    with _lock:
-        _cache.clear()
+def _bounded(request: MetricQuery, groups: int, instances: int) -> None:
+    """Refuses a request whose SQL would hold more bound parameters than allowed, before building it:
+    every group and period repeats the filters' values (and up to three dates)."""
+    values = sum(len(f.values) for f in request.filters)
+    most = (values + 3) * groups * instances + values
+    if most > MAX_BOUND_PARAMETERS:
+        raise Invalid(f"the query would bind up to {most} parameters ({values} filter values, each repeated for "
+                      f"{groups} aggregates x {instances} periods); at most {MAX_BOUND_PARAMETERS} are allowed",
+                      pointer="/filters", code=ErrorCode.QUERY_LIMIT_EXCEEDED,
+                      details={"limit": "bound_parameters", "most": MAX_BOUND_PARAMETERS, "given": most})
 
 
 def _groups(resolver: Resolver, datasets: Mapping[str, DatasetDef], request: MetricQuery) -> list[Group]:
@@ -242,6 +266,7 @@ def _plan(request: MetricQuery, defs: Definitions) -> _Plan:
     params = Params(dialect)
     b = Builder(request, dialect, datasets, params)
     instances = _instances(request)
+    _bounded(request, len(groups), len(instances))
     names = _combine(b, groups, instances)
     for name in b.datasets_used:
         if datasets[name].source != source:
@@ -283,11 +308,10 @@ def _plan(request: MetricQuery, defs: Definitions) -> _Plan:
         query.set("limit", exp.Limit(expression=exp.Literal.number(request.limit)))
     query.set("with_", exp.With(expressions=b.ctes, recursive=b.recursive))
     sql, order = render(query, dialect)
-    compiled = CompiledQuery(
-        source, dialect, sql, (), columns,
-        {k: defs.metrics[k].version for k in sorted(resolver.used)},
-        {k: defs.datasets[k].version for k in sorted(b.datasets_used)},
-    )
+    metric_versions = {k: defs.metrics[k].version for k in sorted(resolver.used)}
+    dataset_versions = {k: defs.datasets[k].version for k in sorted(b.datasets_used)}
+    digest = hashlib.sha256(canonical_json([source, dialect, sql, metric_versions, dataset_versions]).encode()).hexdigest()
+    compiled = CompiledQuery(source, dialect, sql, (), columns, metric_versions, dataset_versions, digest)
     return _Plan(compiled, tuple(params.slots), order)
 
 
@@ -310,6 +334,5 @@ def _order(request: MetricQuery, columns: list[OutputColumn]) -> list[exp.Ordere
 
 
 __all__ = [
-    "CompiledQuery", "Definitions", "OutputColumn", "VersionedDataset", "VersionedMetric",
-    "clear_plan_cache", "compile_query",
+    "CompiledQuery", "Compiler", "Definitions", "OutputColumn", "VersionedDataset", "VersionedMetric", "compile_query",
 ]

@@ -12,6 +12,7 @@ tuple is named `p<k>`. `bind` turns a request into the params tuple.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -102,16 +103,19 @@ class Slot:
 
 
 class Params:
-    """Collects slots while an AST is built; equal slots share one number."""
+    """Collects slots while an AST is built; equal slots share one number (a dict lookup: linear in the values)."""
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
-        self.slots: list[Slot] = []
+        self.numbers: dict[Slot, int] = {}
+
+    @property
+    def slots(self) -> list[Slot]:
+        return list(self.numbers)
 
     def __call__(self, slot: Slot) -> exp.Expression:
-        if slot not in self.slots:
-            self.slots.append(slot)
-        node: exp.Expression = Param(this=str(self.slots.index(slot)))
+        number = self.numbers.setdefault(slot, len(self.numbers))
+        node: exp.Expression = Param(this=str(number))
         if self.dialect == "clickhouse":
             node.set("type", _CLICKHOUSE_TYPES[slot.type])
         cast = _CASTS[self.dialect].get(slot.type)
@@ -221,9 +225,12 @@ def _coerce(value: Any, type_: str, pointer: str) -> Any:
             return int(value)
         except ValueError:
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 raise bad() from None
+            if not math.isfinite(number):  # "NaN", "Infinity", "1e999": engines disagree on them
+                raise bad()
+            return number
     if type_ == "boolean":
         if isinstance(value, bool):
             return value

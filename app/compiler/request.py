@@ -1,22 +1,61 @@
 """The compiler's own request: which metrics, by which dimensions, over which period, filtered how.
 
-`app.query.schemas.QueryRequest` extends it with what only the resolve service needs.
+`app.query.schemas.QueryRequest` extends it with what only the resolve service needs. The
+limits below bound the work one request can cause (docs/query.md); each refusal is a 422
+`QUERY_LIMIT_EXCEEDED` pointing at what is too big.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.compiler.definitions import Grain
+from app.errors import ErrorCode
 from app.names import MetricKey
+
+MAX_FILTERS = 50
+MAX_VALUES_PER_FILTER = 1_000
+MAX_FILTER_VALUES = 5_000  # all filters together
+MAX_VALUE_LENGTH = 10_000  # characters of one string value
+MAX_BOUND_PARAMETERS = 10_000  # in the compiled SQL, where aggregates and periods repeat the values (app.compiler.plan)
+LIMIT_EXCEEDED = ErrorCode.QUERY_LIMIT_EXCEEDED.lower()  # pydantic error types that carry these codes (app.errors)
+BAD_VALUE = ErrorCode.INVALID_FILTER_VALUE.lower()
 
 DimensionRef = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=127)
 ]
-FilterValue = str | int | float | bool | None
+
+
+def _plain_value(value: Any) -> Any:
+    """Finite numbers only (NaN and the infinities compare differently on every engine), short strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError(BAD_VALUE, "filter values are finite numbers (no NaN or infinity)")
+    if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+        raise PydanticCustomError(LIMIT_EXCEEDED, "a filter value has at most {most} characters", {"most": MAX_VALUE_LENGTH})
+    return value
+
+
+def _at_most(most: int, what: str) -> AfterValidator:
+    def check(items: list) -> list:
+        if len(items) > most:
+            raise PydanticCustomError(LIMIT_EXCEEDED, "at most {most} {what}, not {given}", {"most": most, "what": what, "given": len(items)})
+        return items
+    return AfterValidator(check)
+
+
+def _values_in_all(filters: list[Filter]) -> list[Filter]:
+    given = sum(len(f.values) for f in filters)
+    if given > MAX_FILTER_VALUES:
+        raise PydanticCustomError(LIMIT_EXCEEDED, "at most {most} filter values in all, not {given}", {"most": MAX_FILTER_VALUES, "given": given})
+    return filters
+
+
+FilterValue = Annotated[str | int | float | bool | None, AfterValidator(_plain_value)]
 
 FilterOp = Literal[
     "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte",
@@ -45,7 +84,8 @@ class TimeRange(Strict):
 class Filter(Strict):
     dimension: DimensionRef | Literal["metric_time"]
     op: FilterOp
-    values: list[FilterValue] = Field(default_factory=list, max_length=1000)
+    values: Annotated[list[FilterValue], _at_most(MAX_VALUES_PER_FILTER, "values per filter")] = Field(
+        default_factory=list, json_schema_extra={"maxItems": MAX_VALUES_PER_FILTER})
 
     @model_validator(mode="after")
     def _arity(self) -> Filter:
@@ -75,7 +115,8 @@ class MetricQuery(Strict):
     metrics: list[MetricKey] = Field(min_length=1, max_length=50)
     dimensions: list[DimensionRef] = Field(default_factory=list, max_length=20)
     time: TimeRange | None = None
-    filters: list[Filter] = Field(default_factory=list, max_length=50)
+    filters: Annotated[list[Filter], _at_most(MAX_FILTERS, "filters"), AfterValidator(_values_in_all)] = Field(
+        default_factory=list, json_schema_extra={"maxItems": MAX_FILTERS})
     order_by: list[OrderBy] = Field(default_factory=list, max_length=20)
     limit: int | None = Field(default=None, ge=1, le=1_000_000)
     compare: list[Comparison] = Field(default_factory=list, max_length=2)

@@ -1,4 +1,4 @@
-"""The result cache: answers keyed by compiled SQL, parameters, source and definition versions.
+"""The result cache: answers keyed by the compiled statement (source, SQL, definition versions) and parameters.
 
 Because the key carries every definition version used, a changed definition can never be
 answered from an entry computed with an older one. Entries live in this process (default)
@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.canonical import canonical_json
 from app.config import Settings
+from app.memo import Memo
 
 REDIS_PREFIX = "yardstick:result:"
 
 
 @dataclass
 class Result:
-    """Cached rows, and the JSON body of the answer as served from the cache (rendered once)."""
+    """Cached rows, and the JSON body of the answer as served from the cache: (answer tag, bytes),
+    rendered once per tag (the versions and warnings the answer carries besides its rows)."""
 
     rows: list[list[Any]]
-    hit_body: bytes | None = None
+    rendered: tuple[str, bytes] | None = None
 
 
-def cache_key(source: str, sql: str, params: tuple, metric_versions: dict[str, int], dataset_versions: dict[str, int]) -> str:
-    material = canonical_json([source, sql, [repr(p) for p in params], metric_versions, dataset_versions])
-    return hashlib.sha256(material.encode()).hexdigest()
+def cache_key(statement: str, params: tuple) -> str:
+    """`statement` is CompiledQuery.digest; `repr` keeps 1, 1.0, True and '1' apart."""
+    return hashlib.sha256(canonical_json([statement, [repr(p) for p in params]]).encode()).hexdigest()
 
 
 class ResultCache(Protocol):
@@ -46,26 +46,13 @@ class MemoryCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._items: OrderedDict[str, tuple[float, Result]] = OrderedDict()
+        self._items: Memo[str, Result] = Memo(max_entries, expiring=True)
 
     async def get(self, key: str) -> Result | None:
-        hit = self._items.get(key)
-        if hit is None:
-            return None
-        expires, value = hit
-        if expires < time.monotonic():
-            del self._items[key]
-            return None
-        self._items.move_to_end(key)
-        return value
+        return self._items.get(key)
 
     async def put(self, key: str, result: Result, ttl: float) -> None:
-        if ttl <= 0:
-            return
-        self._items[key] = (time.monotonic() + ttl, result)
-        self._items.move_to_end(key)
-        while len(self._items) > self.max_entries:
-            self._items.popitem(last=False)
+        self._items.put(key, result, ttl)
 
     async def close(self) -> None:
         self._items.clear()

@@ -1,9 +1,10 @@
 """The registry generation: a number that changes whenever any definition may have changed.
 
-Resolved definitions are cached per request shape and reused while the generation is
-unchanged. With several replicas the generation is the registry's newest audit sequence
-(every accepted change writes one event), read per query with one indexed lookup; a single
-process on an embedded registry counts its own commits and asks nothing.
+Resolved definitions (and lifecycle warnings) are cached per set of names (metrics, datasets,
+as_of) and reused while the generation is unchanged. Every accepted change writes an audit event:
+a new version, and also a deprecation or retirement, which adds no version. With several replicas
+the generation is the registry's newest audit sequence, read per query with one indexed lookup; a
+single process on an embedded registry counts its own commits and asks nothing.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -20,11 +19,6 @@ class QueryRequest(MetricQuery):
         default_factory=list, max_length=1,
         description="targets: add <metric>__target, __achievement, __status and __target_source columns (plan targets)",
     )
-
-    @cached_property
-    def shape(self) -> str:
-        """The request as canonical JSON, less what does not change the values: a cache key."""
-        return self.model_dump_json(exclude={"include"})
 
 
 class Column(BaseModel):

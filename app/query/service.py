@@ -1,54 +1,76 @@
-"""Resolve governed values: load definitions (as of a moment), compile, execute, cache.
+"""Resolve governed values: load definitions (as of a moment), check rights, compile, execute, cache.
 
-The registry session is closed before the source runs, so a slow source holds no
-registry connection.
+The definitions a request names are loaded once per set of names and registry generation and
+reused for any filter values, dates and limit. Rights are checked on those names before anything
+is compiled, and a new query shape compiles in a worker thread, so the event loop keeps answering.
+The registry session is closed before the source runs, so a slow source holds no registry connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
-from collections import OrderedDict
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
+from app.canonical import canonical_json
 from app.catalog.lifecycle import load_statuses, resolution_notes
 from app.catalog.schemas import ResolutionWarning
 from app.catalog.service import Loaded, dataset_closure, metric_closure
-from app.compiler.plan import CompiledQuery, Definitions, VersionedDataset, VersionedMetric, compile_query
+from app.compiler.plan import CompiledQuery, Compiler, Definitions, VersionedDataset, VersionedMetric
 from app.config import Settings
 from app.db import Database, as_utc
 from app.engines import EnginePool
 from app.engines.gate import SourceGates
-from app.errors import ErrorCode, Invalid
+from app.errors import ErrorCode, Forbidden, Gone, Invalid
+from app.memo import Memo
 from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
 from app.query.schemas import Column, CompiledSql, MetricInfo, QueryAnswer, QueryRequest, SqlAnswer
 from app.singleflight import SingleFlight
-from app.sources.models import Source
 from app.sources.service import connection_info
 
+DEFINITIONS_CACHE_SIZE = 2_000
 PREPARED_CACHE_SIZE = 2_000
+INLINE_VALUES = 200  # a kept plan binds this many filter values on the event loop; more bind in a worker thread
 
 AnswerExtra = Callable[[AsyncSession, QueryRequest, QueryAnswer, "dict[str, Loaded]"], Awaitable[QueryAnswer]]
 """Adds the columns one `include` item names (e.g. targets) to an answer; provided by a layer above."""
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A request resolved against the registry at one generation: reusable until it changes."""
+class Resolved:
+    """The names of a request as the registry held them at one generation (or at `as_of`)."""
 
+    metrics: dict[str, Loaded]  # the named metrics and those they reference
+    datasets: dict[str, Loaded]  # their datasets, those the request names, and those their joins reach
+    definitions: Definitions
+    urls: dict[str, str]  # source name -> decrypted URL
+    warnings: list[ResolutionWarning]
+    retired: Gone | None  # a retired metric's 410, raised once the caller's rights on the names are checked
+    tag: str  # a hash of what an answer carries besides its rows (versions, units, warnings)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request compiled against resolved definitions: what the engine runs and the answer carries."""
+
+    request: QueryRequest  # the object it was prepared for, kept with it (QueryService.prepare)
+    generation: int
+    resolved: Resolved
     compiled: CompiledQuery
-    metrics: dict[str, Loaded]
     url: str
     cache_key: str
-    generation: int
-    warnings: list[ResolutionWarning]
+
+    @property
+    def metrics(self) -> dict[str, Loaded]:
+        return self.resolved.metrics
 
 
 def json_value(value: Any) -> Any:
@@ -59,6 +81,34 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def _dataset_refs(request: QueryRequest) -> list[tuple[str, str]]:
+    """(pointer, dataset name) of every dimension the request names, in dimensions and filters."""
+    refs = [(f"/dimensions/{k}", ref.partition(".")[0]) for k, ref in enumerate(request.dimensions)]
+    refs += [(f"/filters/{i}/dimension", f.dimension.partition(".")[0]) for i, f in enumerate(request.filters) if f.dimension != "metric_time"]
+    return refs
+
+
+def admit(caller: Caller, request: QueryRequest, resolved: Resolved) -> None:
+    """403 for any name the caller may not read, whether or not it exists, so a caller who reads only
+    some domains learns nothing of the others; a caller who reads them all is told what is missing;
+    then 410 for a retired metric."""
+    reads_all = caller.readable_domains() is None
+    for i, key in enumerate(request.metrics):
+        loaded = resolved.metrics.get(key)
+        if loaded is not None and (reads_all or caller.can_read(loaded.domain)):
+            continue
+        if reads_all:
+            when = f" at {as_utc(request.as_of).isoformat()}" if request.as_of else ""
+            raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code=ErrorCode.UNKNOWN_METRIC)
+        raise Forbidden(f"metric '{key}' is not registered in a domain you may read", details={"pointer": f"/metrics/{i}"})
+    for pointer, name in [] if reads_all else _dataset_refs(request):
+        loaded = resolved.datasets.get(name)
+        if loaded is None or not caller.can_read(loaded.domain):
+            raise Forbidden(f"dataset '{name}' is not registered in a domain you may read", details={"pointer": pointer})
+    if (gone := resolved.retired) is not None:  # a fresh error each time: a raised one keeps its traceback
+        raise Gone(gone.message, code=gone.code, details=gone.details)
+
+
 class QueryService:
     def __init__(self, db: Database, engines: EnginePool, settings: Settings, extras: Mapping[str, AnswerExtra] | None = None) -> None:
         self.db, self.engines, self.settings = db, engines, settings
@@ -66,49 +116,64 @@ class QueryService:
         self.cache = cache_from_settings(settings)
         self.freshness = Freshness(db, settings)
         self.gates = SourceGates(settings.source_max_concurrency, settings.source_max_queue, settings.source_queue_timeout_seconds)
-        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
+        self.definitions: Memo[tuple, Resolved] = Memo(DEFINITIONS_CACHE_SIZE)
+        self.prepared: Memo[int, Prepared] = Memo(PREPARED_CACHE_SIZE)
+        self.compiler = Compiler()
         self._loading = SingleFlight()
 
     async def prepare(self, caller: Caller, request: QueryRequest) -> Prepared:
-        """The request resolved and compiled (from the cache while the registry is unchanged); rights checked."""
-        generation = await self.freshness.generation()
-        shape = request.shape
-        prepared = self._prepared.get(shape)
-        if prepared is None or prepared.generation != generation:
-            prepared = await self._loading.run((shape, generation), lambda: self._load(request, generation))
-            self._prepared[shape] = prepared
-            while len(self._prepared) > PREPARED_CACHE_SIZE:
-                self._prepared.popitem(last=False)
-        else:
-            self._prepared.move_to_end(shape)
-        for key in request.metrics:
-            caller.require_read(prepared.metrics[key].domain)
-        return prepared
+        """The request's definitions (loaded once per names and generation), rights checked, compiled.
 
-    async def _load(self, request: QueryRequest, generation: int) -> Prepared:
-        """Load what the request names (as it stood at `as_of`) and compile it."""
+        A body sent again is the same QueryRequest object (the transport parses each distinct body
+        once), so a prepared request is also kept by the object's identity: the entry holds the
+        object, so no other object can take its id while it is kept; rights are checked every time."""
+        generation = await self.freshness.generation()
+        kept = self.prepared.get(id(request))
+        if kept is not None and kept.request is request and kept.generation == generation:
+            admit(caller, request, kept.resolved)
+            return kept
+        resolved = await self.resolved(request, generation)
+        admit(caller, request, resolved)
+        defs = resolved.definitions
+        small = sum(len(f.values) for f in request.filters) <= INLINE_VALUES
+        compiled = self.compiler.bound(request, defs) if small else None
+        if compiled is None:  # a new shape (sqlglot builds and renders it: up to a second at the limits) or many values
+            compiled = await asyncio.to_thread(self.compiler.compile, request, defs)
+        key = cache_key(compiled.digest, compiled.params)
+        return self.prepared.put(id(request), Prepared(request, generation, resolved, compiled, resolved.urls[compiled.source], key))
+
+    async def resolved(self, request: QueryRequest, generation: int) -> Resolved:
+        """What the request's names resolve to: from the memo while the registry generation is unchanged."""
+        datasets = frozenset(name for _, name in _dataset_refs(request))
         as_of = as_utc(request.as_of)
+        key = (generation, frozenset(request.metrics), datasets, as_of)
+        found = self.definitions.get(key)
+        if found is None:
+            found = self.definitions.put(key, await self._loading.run(key, lambda: self._load(set(request.metrics), set(datasets), as_of)))
+        return found
+
+    async def _load(self, keys: set[str], named_datasets: set[str], as_of: dt.datetime | None) -> Resolved:
+        """The metrics (with those they reference), their datasets and those named, as they stood at `as_of`."""
         async with self.db.session() as session:
-            metrics = await metric_closure(session, set(request.metrics), as_of=as_of)
-            for i, key in enumerate(request.metrics):
-                if key not in metrics:
-                    when = f" at {as_of.isoformat()}" if as_of else ""
-                    raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code=ErrorCode.UNKNOWN_METRIC)
-            warnings = resolution_notes(await load_statuses(session, set(metrics)))  # 410 for a retired metric
-            dataset_names = {m.definition.dataset for m in metrics.values() if m.definition.type == "simple"}
-            dataset_names |= {d.split(".", 1)[0] for d in request.dimensions}
-            datasets = await dataset_closure(session, dataset_names, as_of=as_of)
-            source_names = {d.definition.source for d in datasets.values()}
-            kinds = dict((await session.execute(select(Source.name, Source.kind).where(Source.name.in_(source_names)))).all())
-            definitions = Definitions(
-                metrics={k: VersionedMetric(v.definition, v.version) for k, v in metrics.items()},
-                datasets={k: VersionedDataset(v.definition, v.version) for k, v in datasets.items()},
-                sources=kinds,
-            )
-            compiled = compile_query(request, definitions)
-            url = (await connection_info(session, {compiled.source}, self.settings.secret_key))[compiled.source][1]
-        key = cache_key(compiled.source, compiled.sql, compiled.params, compiled.metric_versions, compiled.dataset_versions)
-        return Prepared(compiled, metrics, url, key, generation, warnings)
+            metrics = await metric_closure(session, keys, as_of=as_of)
+            statuses = await load_statuses(session, set(metrics))
+            names = {m.definition.dataset for m in metrics.values() if m.definition.type == "simple"} | named_datasets
+            datasets = await dataset_closure(session, names, as_of=as_of)
+            sources = await connection_info(session, {d.definition.source for d in datasets.values()}, self.settings.secret_key)
+        try:
+            warnings, retired = resolution_notes(statuses), None
+        except Gone as gone:
+            warnings, retired = [], gone
+        definitions = Definitions(
+            metrics={k: VersionedMetric(v.definition, v.version) for k, v in metrics.items()},
+            datasets={k: VersionedDataset(v.definition, v.version) for k, v in datasets.items()},
+            sources={name: kind for name, (kind, _) in sources.items()},
+        )
+        answered = [[w.model_dump(mode="json") for w in warnings],
+                    sorted((k, v.version, v.definition.unit, v.definition.direction) for k, v in metrics.items())]
+        tag = hashlib.sha256(canonical_json(answered).encode()).hexdigest()
+        urls = {name: url for name, (_, url) in sources.items()}
+        return Resolved(metrics, datasets, definitions, urls, warnings, retired, tag)
 
     async def _result(self, request: QueryRequest, prepared: Prepared) -> tuple[Result, str]:
         result = await self.cache.get(prepared.cache_key)
@@ -131,7 +196,7 @@ class QueryService:
             rows=rows,
             metrics=[self.info(k, prepared.metrics[k]) for k in request.metrics],
             cache=status,
-            warnings=prepared.warnings,
+            warnings=prepared.resolved.warnings,
         )
 
     async def compile(self, caller: Caller, request: QueryRequest) -> SqlAnswer:
@@ -154,16 +219,18 @@ class QueryService:
         return answer
 
     async def resolve_json(self, caller: Caller, request: QueryRequest) -> bytes:
-        """The answer as JSON bytes; a cache hit without targets serves bytes rendered once."""
+        """The answer as JSON bytes; a cache hit without targets serves bytes rendered once per answer tag
+        (so a newly deprecated metric's warning reaches answers already cached)."""
         if request.include:
             return (await self.resolve(caller, request)).model_dump_json().encode()
         prepared = await self.prepare(caller, request)
         result, status = await self._result(request, prepared)
         if status == "miss":
             return self._answer(request, prepared, result.rows, status).model_dump_json().encode()
-        if result.hit_body is None:
-            result.hit_body = self._answer(request, prepared, result.rows, status).model_dump_json().encode()
-        return result.hit_body
+        rendered = result.rendered
+        if rendered is None or rendered[0] != prepared.resolved.tag:
+            rendered = result.rendered = (prepared.resolved.tag, self._answer(request, prepared, result.rows, status).model_dump_json().encode())
+        return rendered[1]
 
     def _ttl(self, request: QueryRequest, metrics: dict[str, Loaded]) -> float:
         ttls = [metrics[k].definition.cache_ttl for k in request.metrics]

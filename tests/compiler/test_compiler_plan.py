@@ -12,7 +12,7 @@ from sqlglot.generator import Generator
 from sqlglot.parser import Parser
 
 from app.compiler.metrics import dataset_closure, metric_closure, missing_datasets, missing_metrics
-from app.compiler.plan import Definitions, VersionedMetric, clear_plan_cache, compile_query
+from app.compiler.plan import Compiler, Definitions, VersionedMetric, compile_query
 from app.errors import Invalid
 from app.query.schemas import QueryRequest
 
@@ -38,23 +38,28 @@ def test_placeholders_per_dialect(kind, mark):
 
 
 def test_repeated_shape_reuses_plan_with_new_values():
-    a = compile_query(q(BENCH), definitions())
+    compiler = Compiler()
+    a = compiler.compile(q(BENCH), definitions())
     body = {**BENCH, "time": {"grain": "month", "start": "2023-01-01", "end": "2023-07-01"},
             "filters": [{"dimension": "orders.status", "op": "in", "values": ["x'); DROP TABLE orders;--", "y"]}]}
-    b = compile_query(q(body), definitions())
+    assert compiler.bound(q(body), definitions()) is not None  # the shape's plan, kept
+    b = compiler.compile(q(body), definitions())
     assert a.sql == b.sql and a.params != b.params
     assert "DROP" not in b.sql and "x'); DROP TABLE orders;--" in b.params
 
 
 def test_changed_definition_version_never_reuses_plan():
-    defs = definitions()
-    before = compile_query(q({"metrics": ["sales.gmv"]}), defs)
+    compiler, defs = Compiler(), definitions()
+    before = compiler.compile(q({"metrics": ["sales.gmv"]}), defs)
     changed = METRIC_DEFS["sales.gmv"].model_copy(update={"measure": "SUM(amount * 2)"})
     defs2 = Definitions({**defs.metrics, "sales.gmv": VersionedMetric(changed, 2)}, defs.datasets, defs.sources)
-    after = compile_query(q({"metrics": ["sales.gmv"]}), defs2)
+    after = compiler.compile(q({"metrics": ["sales.gmv"]}), defs2)
     assert "* 2" in after.sql and "* 2" not in before.sql
     assert after.metric_versions == {"sales.gmv": 2}
-    assert compile_query(q({"metrics": ["sales.gmv"]}), defs).sql == before.sql
+    assert compiler.compile(q({"metrics": ["sales.gmv"]}), defs).sql == before.sql
+    # the same key and version with other content (another registry) gets its own plan too
+    same_version = Definitions({**defs.metrics, "sales.gmv": VersionedMetric(changed, 1)}, defs.datasets, defs.sources)
+    assert "* 2" in compiler.compile(q({"metrics": ["sales.gmv"]}), same_version).sql
 
 
 def test_versions_and_columns_reported():
@@ -103,18 +108,17 @@ def sqlglot_work(monkeypatch) -> dict[str, int]:
 def test_compile_work_is_done_once(sqlglot_work):
     """Definitions are parsed once; a new shape generates its SQL once; a repeated shape only binds
     values. (How fast each is: bench/compile_bench.py, targets ≤ 2 ms and ≤ 50 µs.)"""
-    defs, request = definitions("postgresql"), q(BENCH)
-    clear_plan_cache()
-    first = compile_query(request, defs)  # parses what earlier tests have not parsed yet
+    defs, request, compiler = definitions("postgresql"), q(BENCH), Compiler()
+    first = compiler.compile(request, defs)  # parses what earlier tests have not parsed yet
     assert sqlglot_work["generate"] == 1
     sqlglot_work.update(parse=0, generate=0)
     for _ in range(50):
-        clear_plan_cache()
-        assert compile_query(request, defs).sql == first.sql
+        compiler.plans.clear()
+        assert compiler.compile(request, defs).sql == first.sql
     assert sqlglot_work == {"parse": 0, "generate": 50}
     sqlglot_work.update(generate=0)
     for _ in range(2000):
-        assert compile_query(request, defs).params == first.params
+        assert compiler.compile(request, defs).params == first.params
     assert sqlglot_work == {"parse": 0, "generate": 0}
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from app.api.deps import CurrentCaller, current_caller
+from app.api.deps import current_caller
 from app.errors import invalid_from_pydantic, responses
+from app.memo import Memo
 from app.query.schemas import QueryAnswer, QueryRequest, SqlAnswer
-
-router = APIRouter(prefix="/v1/query", tags=["query"], responses=responses(401, 403, 422, 502, 503, 504))
-
 
 def _csv(answer: QueryAnswer) -> Response:
     out = io.StringIO()
@@ -24,33 +24,38 @@ def _csv(answer: QueryAnswer) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Cache": answer.cache})
 
 
-class ParsedBodies:
-    """Dashboards send the same bodies again and again: a valid body is parsed once and its
-    (immutable) QueryRequest reused; an invalid one is parsed, and refused, every time."""
+BODY_MEMO_SIZE = 1024
+BODY_MEMO_MAX_BYTES = 4096  # dashboards send small bodies again and again; a large one is parsed each time
 
-    def __init__(self, size: int = 1024) -> None:
-        self._items: OrderedDict[bytes, QueryRequest] = OrderedDict()
-        self._size = size
 
-    def parse(self, body: bytes) -> QueryRequest:
-        parsed = self._items.get(body)
-        if parsed is not None:
-            return parsed
-        try:
-            parsed = QueryRequest.model_validate_json(body)
-        except ValidationError as exc:
-            raise invalid_from_pydantic(exc.errors()) from None
-        self._items[body] = parsed
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+def parse_body(bodies: Memo[bytes, QueryRequest], body: bytes) -> QueryRequest:
+    """The (immutable) QueryRequest of a body, parsed once per distinct small body; an invalid one is refused every time.
+    Called only once the caller is authenticated, so an anonymous body is never kept."""
+    parsed = bodies.get(body)
+    if parsed is not None:
         return parsed
+    try:
+        parsed = QueryRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_from_pydantic(exc.errors()) from None
+    return bodies.put(body, parsed) if len(body) <= BODY_MEMO_MAX_BYTES else parsed
 
 
-_bodies = ParsedBodies()
+class AuthenticatedFirst(APIRoute):
+    """Authenticates before FastAPI reads the body (it reads and validates a declared body before any
+    dependency runs), so an anonymous body answers 401 whatever it holds and is never parsed or kept."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated(request: Request) -> Response:
+            request.state.authenticated = await current_caller(request)
+            return await handler(request)
+
+        return authenticated
 
 
-async def _parsed(request: Request) -> QueryRequest:
-    return _bodies.parse(await request.body())
+router = APIRouter(prefix="/v1/query", tags=["query"], responses=responses(401, 403, 422, 502, 503, 504), route_class=AuthenticatedFirst)
 
 
 @router.post(
@@ -64,8 +69,8 @@ async def _parsed(request: Request) -> QueryRequest:
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryRequest"}}}}},
 )
 async def query(request: Request) -> Response:
-    body = await _parsed(request)
-    caller = await current_caller(request)
+    caller = request.state.authenticated
+    body = parse_body(request.app.state.bodies, await request.body())
     service = request.app.state.queries
     if "text/csv" in request.headers.get("accept", ""):
         return _csv(await service.resolve(caller, body))
@@ -73,5 +78,5 @@ async def query(request: Request) -> Response:
 
 
 @router.post("/sql", response_model=SqlAnswer, name="compile_query")
-async def query_sql(body: QueryRequest, caller: CurrentCaller, request: Request) -> SqlAnswer:
-    return await request.app.state.queries.compile(caller, body)
+async def query_sql(body: QueryRequest, request: Request) -> SqlAnswer:
+    return await request.app.state.queries.compile(request.state.authenticated, body)
