@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
+from app.catalog import lifecycle
 from app.catalog import repository as repo
 from app.catalog.kinds import DATASET, METRIC, PARSED
 from app.catalog.models import Entity
+from app.catalog.schemas import LifecycleOut
 from app.compiler.expressions import column_refs, parse_filter, parse_measure
 from app.errors import ErrorCode, NotFound
 from app.governance.schemas import Edge, ImpactItem, ImpactOut, LineageOut, Node
@@ -156,3 +158,8 @@ async def live_dependents(session: AsyncSession, kind: str, key: str) -> list[st
     lib = await load(session)
     users = lib.users.get(f"{kind}:{key}", set())
     return sorted(u for u in users if not u.startswith("target:") and lib.entities[u].status != "retired")
+
+
+async def retire(session: AsyncSession, caller: Caller, kind: str, key: str, reason: str) -> LifecycleOut:
+    """Retire a deprecated definition unless live definitions still depend on it (409 HAS_DEPENDENTS)."""
+    return await lifecycle.retire(session, caller, kind, key, reason, await live_dependents(session, kind, key))
