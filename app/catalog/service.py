@@ -218,21 +218,6 @@ def _check_if_match(if_match: str | None, current: int) -> None:
         )
 
 
-async def update(
-    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None, change_note: str = "",
-    allow_duplicate: str | None = None,
-) -> tuple[EntityOut, bool]:
-    """Append version N+1 (or nothing, when the content is unchanged); answer it and whether it changed.
-
-    Where the domain requires review of published definitions this refuses (409 REVIEW_REQUIRED);
-    `app.governance.proposals.patch` turns such a change into a proposal instead.
-    """
-    entity, current, definition = await prepare_update(session, caller, kind, key, patch, if_match=if_match)
-    if await lifecycle.needs_review(session, entity) and sha256_of(kind.dump(definition)) != current.content_hash:
-        raise _review_required_error(kind, key)
-    return await append(session, caller, kind, entity, current, definition, change_note, allow_duplicate=allow_duplicate)
-
-
 async def prepare_update(
     session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None
 ) -> tuple[Entity, Revision, Any]:
