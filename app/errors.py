@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     # authentication and rights
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    REFERENCE_FORBIDDEN = "REFERENCE_FORBIDDEN"
     # registry objects
     DOMAIN_EXISTS = "DOMAIN_EXISTS"
     DOMAIN_NOT_FOUND = "DOMAIN_NOT_FOUND"
