@@ -69,6 +69,7 @@ class LineageOut(BaseModel):
     root: str
     nodes: list[Node]
     edges: list[Edge]
+    hidden: int = Field(default=0, description="definitions in the graph in domains the caller cannot read (not named)")
 
 
 class ImpactItem(BaseModel):
@@ -88,6 +89,7 @@ class ImpactOut(BaseModel):
     root: str
     items: list[ImpactItem]
     owners: list[str]
+    hidden: int = Field(default=0, description="dependent definitions in domains the caller cannot read (not named)")
 
 
 class BatchItem(Strict):
