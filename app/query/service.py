@@ -55,6 +55,7 @@ class Resolved:
     warnings: list[ResolutionWarning]
     retired: Gone | None  # a retired metric's 410, raised once the caller's rights on the names are checked
     tag: str  # a hash of what an answer carries besides its rows (versions, units, warnings)
+    reads: frozenset[str]  # the domains of every metric the named ones use, and of their datasets
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Prepared:
     compiled: CompiledQuery
     url: str
     cache_key: str
+    domains: frozenset[str]  # every domain the answer reads: the metrics and datasets the compiled SQL uses
 
     @property
     def metrics(self) -> dict[str, Loaded]:
@@ -105,8 +107,16 @@ def admit(caller: Caller, request: QueryRequest, resolved: Resolved) -> None:
         loaded = resolved.datasets.get(name)
         if loaded is None or not caller.can_read(loaded.domain):
             raise Forbidden(f"dataset '{name}' is not registered in a domain you may read", details={"pointer": pointer})
+    if not reads_all:
+        require_domains(caller, resolved.reads)
     if (gone := resolved.retired) is not None:  # a fresh error each time: a raised one keeps its traceback
         raise Gone(gone.message, code=gone.code, details=gone.details)
+
+
+def require_domains(caller: Caller, domains: frozenset[str]) -> None:
+    """403 when a readable metric is computed from definitions of a domain the caller may not read (unnamed)."""
+    if not all(caller.can_read(d) for d in domains):
+        raise Forbidden("the answer is computed from definitions in a domain you cannot read", code=ErrorCode.REFERENCE_FORBIDDEN)
 
 
 class QueryService:
@@ -131,6 +141,7 @@ class QueryService:
         kept = self.prepared.get(id(request))
         if kept is not None and kept.request is request and kept.generation == generation:
             admit(caller, request, kept.resolved)
+            require_domains(caller, kept.domains)
             return kept
         resolved = await self.resolved(request, generation)
         admit(caller, request, resolved)
@@ -139,8 +150,11 @@ class QueryService:
         compiled = self.compiler.bound(request, defs) if small else None
         if compiled is None:  # a new shape (sqlglot builds and renders it: up to a second at the limits) or many values
             compiled = await asyncio.to_thread(self.compiler.compile, request, defs)
+        domains = frozenset([*(resolved.metrics[k].domain for k in compiled.metric_versions),
+                             *(resolved.datasets[k].domain for k in compiled.dataset_versions)])
+        require_domains(caller, domains)  # datasets on the join paths the compile chose
         key = cache_key(compiled.digest, compiled.params)
-        return self.prepared.put(id(request), Prepared(request, generation, resolved, compiled, resolved.urls[compiled.source], key))
+        return self.prepared.put(id(request), Prepared(request, generation, resolved, compiled, resolved.urls[compiled.source], key, domains))
 
     async def resolved(self, request: QueryRequest, generation: int) -> Resolved:
         """What the request's names resolve to: from the memo while the registry generation is unchanged."""
@@ -173,7 +187,10 @@ class QueryService:
                     sorted((k, v.version, v.definition.unit, v.definition.direction) for k, v in metrics.items())]
         tag = hashlib.sha256(canonical_json(answered).encode()).hexdigest()
         urls = {name: url for name, (_, url) in sources.items()}
-        return Resolved(metrics, datasets, definitions, urls, warnings, retired, tag)
+        reads = frozenset([*(m.domain for m in metrics.values()),
+                           *(datasets[m.definition.dataset].domain for m in metrics.values()
+                             if m.definition.type == "simple" and m.definition.dataset in datasets)])
+        return Resolved(metrics, datasets, definitions, urls, warnings, retired, tag, reads)
 
     async def _result(self, request: QueryRequest, prepared: Prepared) -> tuple[Result, str]:
         result = await self.cache.get(prepared.cache_key)
