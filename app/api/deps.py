@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -71,14 +72,17 @@ class CallerCache:
 
     def __init__(self, db: Database, ttl: float = 5.0, size: int = 10_000) -> None:
         self.db, self.ttl = db, ttl
-        self._known: Memo[str, Caller] = Memo(size, expiring=True)  # by the key's SHA-256, never the key
+        self._known: Memo[str, tuple[float, Caller]] = Memo(size)  # by the key's SHA-256, never the key
         self._verifying = SingleFlight()
 
     async def authenticate(self, token: str | None) -> Caller:
+        now = time.monotonic()
         slot = hashlib.sha256((token or "").encode()).hexdigest()
-        caller = self._known.get(slot)
-        if caller is None:
-            caller = self._known.put(slot, await self._verifying.run(slot, lambda: self._verify(token)), self.ttl)
+        hit = self._known.get(slot)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        caller = await self._verifying.run(slot, lambda: self._verify(token))
+        self._known.put(slot, (now, caller))
         return caller
 
     async def _verify(self, token: str | None) -> Caller:
