@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.catalog.schemas import DatasetOut, EntityOut, MetricOut
 from app.compiler.definitions import DatasetDef, MetricDef
 from app.errors import invalid_from_pydantic
+from app.memo import Memo
 
 METRIC_TYPES = frozenset({"simple", "ratio", "derived", "cumulative"})
 
@@ -45,23 +45,16 @@ KINDS = {k.name: k for k in (DATASET, METRIC)}
 
 
 class ParsedCache:
-    """Revisions are immutable, so a parsed definition can be kept by (kind, content hash)."""
+    """Revisions are immutable, so a parsed definition can be kept by (kind, content hash): the key is the
+    content itself, so one process-wide memo is right for every registry the process serves."""
 
     def __init__(self, size: int = 20_000) -> None:
-        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._size = size
+        self._items: Memo[tuple[str, str], Any] = Memo(size)
 
     def get(self, kind: Kind, content_hash: str, content: dict[str, Any]) -> Any:
         key = (kind.name, content_hash)
         found = self._items.get(key)
-        if found is None:
-            found = kind.adapter.validate_python(content)
-            self._items[key] = found
-            if len(self._items) > self._size:
-                self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(key)
-        return found
+        return found if found is not None else self._items.put(key, kind.adapter.validate_python(content))
 
 
 PARSED = ParsedCache()
