@@ -317,9 +317,9 @@ async def test_the_loop_stays_responsive_while_a_max_size_query_compiles(app, cl
         assert lag.samples > ticks  # still sampling
     finally:
         await lag.stop()
-    assert waited == [True]
+    assert waited == [True], waited  # False: /healthz could not answer while the compile ran
     assert {(r[0][:7], r[1]): r[2] for r in answer["rows"]} == {("2026-01", "East"): 350.5, ("2026-02", "North"): 80.0}
-    assert max(lag.recent) < 1.0  # generous: a loop blocked by the compile would show seconds
+    assert max(lag.recent) < 1.0, sorted(lag.recent)[-5:]  # generous: a loop blocked by the compile would show seconds
     metrics = (await client.get("/metrics")).text
     assert "yardstick_event_loop_lag_seconds " in metrics
 
@@ -337,7 +337,7 @@ async def test_a_real_max_size_compile_keeps_the_loop_lag_low(app, client, world
     finally:
         await lag.stop()
     assert 1_400 < len(sql["queries"][0]["params"]) <= 10_000
-    assert max(during) < 1.0
+    assert max(during) < 1.0, sorted(during)[-5:]
 
 
 # --- 7. non-finite numbers (issue 12 finding 13) --------------------------------------------------
