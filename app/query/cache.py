@@ -46,7 +46,7 @@ class MemoryCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._items: Memo[str, Result] = Memo(max_entries, expiring=True)
+        self._items: Memo[str, Result] = Memo(max_entries)
 
     async def get(self, key: str) -> Result | None:
         return self._items.get(key)

@@ -90,10 +90,11 @@ def _dataset_refs(request: QueryRequest) -> list[tuple[str, str]]:
     return refs
 
 
-def admit(caller: Caller, request: QueryRequest, resolved: Resolved) -> None:
+def admit(caller: Caller, request: QueryRequest, resolved: Resolved, compiled: frozenset[str] = frozenset()) -> None:
     """403 for any name the caller may not read, whether or not it exists, so a caller who reads only
-    some domains learns nothing of the others; a caller who reads them all is told what is missing;
-    then 410 for a retired metric."""
+    some domains learns nothing of the others; a caller who reads them all is told what is missing.
+    Then 403 when what the names use (the resolved references, the `compiled` SQL's datasets) lies
+    in a domain the caller may not read, and 410 for a retired metric."""
     reads_all = caller.readable_domains() is None
     for i, key in enumerate(request.metrics):
         loaded = resolved.metrics.get(key)
@@ -103,20 +104,15 @@ def admit(caller: Caller, request: QueryRequest, resolved: Resolved) -> None:
             when = f" at {as_utc(request.as_of).isoformat()}" if request.as_of else ""
             raise Invalid(f"metric '{key}' is not registered{when}", pointer=f"/metrics/{i}", code=ErrorCode.UNKNOWN_METRIC)
         raise Forbidden(f"metric '{key}' is not registered in a domain you may read", details={"pointer": f"/metrics/{i}"})
-    for pointer, name in [] if reads_all else _dataset_refs(request):
-        loaded = resolved.datasets.get(name)
-        if loaded is None or not caller.can_read(loaded.domain):
-            raise Forbidden(f"dataset '{name}' is not registered in a domain you may read", details={"pointer": pointer})
     if not reads_all:
-        require_domains(caller, resolved.reads)
+        for pointer, name in _dataset_refs(request):
+            loaded = resolved.datasets.get(name)
+            if loaded is None or not caller.can_read(loaded.domain):
+                raise Forbidden(f"dataset '{name}' is not registered in a domain you may read", details={"pointer": pointer})
+        if not all(caller.can_read(d) for d in resolved.reads | compiled):
+            raise Forbidden("the answer is computed from definitions in a domain you cannot read", code=ErrorCode.REFERENCE_FORBIDDEN)
     if (gone := resolved.retired) is not None:  # a fresh error each time: a raised one keeps its traceback
         raise Gone(gone.message, code=gone.code, details=gone.details)
-
-
-def require_domains(caller: Caller, domains: frozenset[str]) -> None:
-    """403 when a readable metric is computed from definitions of a domain the caller may not read (unnamed)."""
-    if not all(caller.can_read(d) for d in domains):
-        raise Forbidden("the answer is computed from definitions in a domain you cannot read", code=ErrorCode.REFERENCE_FORBIDDEN)
 
 
 class QueryService:
@@ -140,8 +136,7 @@ class QueryService:
         generation = await self.freshness.generation()
         kept = self.prepared.get(id(request))
         if kept is not None and kept.request is request and kept.generation == generation:
-            admit(caller, request, kept.resolved)
-            require_domains(caller, kept.domains)
+            admit(caller, request, kept.resolved, kept.domains)
             return kept
         resolved = await self.resolved(request, generation)
         admit(caller, request, resolved)
@@ -152,7 +147,7 @@ class QueryService:
             compiled = await asyncio.to_thread(self.compiler.compile, request, defs)
         domains = frozenset([*(resolved.metrics[k].domain for k in compiled.metric_versions),
                              *(resolved.datasets[k].domain for k in compiled.dataset_versions)])
-        require_domains(caller, domains)  # datasets on the join paths the compile chose
+        admit(caller, request, resolved, domains)  # again, with the datasets on the join paths the compile chose
         key = cache_key(compiled.digest, compiled.params)
         return self.prepared.put(id(request), Prepared(request, generation, resolved, compiled, resolved.urls[compiled.source], key, domains))
 

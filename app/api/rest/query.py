@@ -41,6 +41,9 @@ def parse_body(bodies: Memo[bytes, QueryRequest], body: bytes) -> QueryRequest:
     return bodies.put(body, parsed) if len(body) <= BODY_MEMO_MAX_BYTES else parsed
 
 
+CALLER = "yardstick.caller"  # the scope key of the authenticated Caller
+
+
 class AuthenticatedFirst(APIRoute):
     """Authenticates before FastAPI reads the body (it reads and validates a declared body before any
     dependency runs), so an anonymous body answers 401 whatever it holds and is never parsed or kept."""
@@ -49,7 +52,7 @@ class AuthenticatedFirst(APIRoute):
         handler = super().get_route_handler()
 
         async def authenticated(request: Request) -> Response:
-            request.state.authenticated = await current_caller(request)
+            request.scope[CALLER] = await current_caller(request)
             return await handler(request)
 
         return authenticated
@@ -69,7 +72,7 @@ router = APIRouter(prefix="/v1/query", tags=["query"], responses=responses(401, 
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryRequest"}}}}},
 )
 async def query(request: Request) -> Response:
-    caller = request.state.authenticated
+    caller = request.scope[CALLER]
     body = parse_body(request.app.state.bodies, await request.body())
     service = request.app.state.queries
     if "text/csv" in request.headers.get("accept", ""):
@@ -79,4 +82,4 @@ async def query(request: Request) -> Response:
 
 @router.post("/sql", response_model=SqlAnswer, name="compile_query")
 async def query_sql(body: QueryRequest, request: Request) -> SqlAnswer:
-    return await request.app.state.queries.compile(request.state.authenticated, body)
+    return await request.app.state.queries.compile(request.scope[CALLER], body)
