@@ -89,3 +89,44 @@ async def test_unreachable_spark_connect_answers_503_within_its_time_limit(clien
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "SOURCE_UNAVAILABLE"
     assert answered >= 3
+
+
+SLOW_VIEW = """CREATE OR REPLACE VIEW slow_orders AS
+SELECT CAST(id AS STRING) AS order_id, 'c1' AS customer_id, 'north' AS region,
+       TIMESTAMP_NTZ'2025-01-01 00:00:00' AS ordered_at, CAST(id % 100 AS DECIMAL(12, 2)) AS amount,
+       CAST(id % 100 AS DECIMAL(12, 2)) AS net_amount, 'paid' AS status
+FROM range(100000000000)"""
+
+
+def _make_slow_view(url: str) -> None:
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+    spark = RemoteSession.builder.remote(url).create()
+    try:
+        spark.sql(SLOW_VIEW)
+    finally:
+        spark.stop()
+
+
+@pytest.mark.slow
+async def test_slow_spark_connect_query_answers_504_while_the_service_keeps_answering(
+        client, admin_key, spark_connect_url):
+    """A real Spark Connect server (tests/spark_connect.py) runs a query far past its 3 s limit: the
+    query answers 504 QUERY_TIMEOUT, its interrupt (an RPC) goes out from a thread, and /healthz
+    answers all the while."""
+    await asyncio.to_thread(_make_slow_view, spark_connect_url)
+    await make_domain(client, admin_key, "sales")
+    await make_source(client, admin_key, "warehouse", spark_connect_url)
+    dataset = {**orders_dataset(), "table": "slow_orders"}
+    await ok(await client.post("/v1/datasets", json=dataset, headers=bearer(admin_key)), 201)
+    await ok(await client.post("/v1/metrics", json=gmv_metric(), headers=bearer(admin_key)), 201)
+    query = asyncio.create_task(client.post("/v1/query", json=GMV, headers=bearer(admin_key)))
+    answered = 0
+    while not query.done():
+        assert (await client.get("/healthz")).status_code == 200
+        answered += 1
+        await asyncio.sleep(0.05)
+    response = await query
+    assert response.status_code == 504, response.text
+    assert response.json()["error"]["code"] == "QUERY_TIMEOUT"
+    assert answered >= 3
