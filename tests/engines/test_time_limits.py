@@ -1,14 +1,18 @@
-"""The threaded engines' time limit, whatever the driver does: an interrupt that blocks or fails never
-holds up the answer or the worker, and a source cannot pile up workers that ignore interrupts."""
+"""Time limits hold whatever the driver does: on the threaded engines an interrupt that blocks or
+fails never holds up the answer or the worker, and a source cannot pile up workers that ignore
+interrupts; on PostgreSQL a hung server cannot hold the answer past the limit."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 import threading
 
 import pytest
 
+from app.engines import create_engine
 from app.engines.threaded import ThreadedEngine
 from app.errors import QueryTimeout, SourceUnavailable
 from tests.engines.runs import GUARD, Runs
@@ -118,3 +122,73 @@ async def test_a_source_refuses_queries_while_half_its_workers_are_stuck():
     finally:
         driver.go.set()
         await driver.close()
+
+
+class HungPostgres:
+    """A PostgreSQL server on loopback that lets a client in and then never answers again; it
+    notes when the client drops the connection."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"postgresql://reader:pw@127.0.0.1:{self._sock.getsockname()[1]}/warehouse"
+        self.dropped = threading.Event()
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            if _message(conn) == 80877103:  # SSLRequest: no TLS here
+                conn.sendall(b"N")
+                if _message(conn) != 196608:  # a cancel request, not a session: hold it
+                    return
+            ready = (b"R" + struct.pack("!II", 8, 0) + b"K" + struct.pack("!III", 12, 1, 2)
+                     + b"Z" + struct.pack("!I", 5) + b"I")
+            conn.sendall(_status(b"server_version", b"15.0") + _status(b"client_encoding", b"UTF8")
+                         + _status(b"integer_datetimes", b"on") + ready)
+            while conn.recv(65536):
+                pass  # read, never answered
+            self.dropped.set()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._sock.close()
+        for conn in self._conns:
+            conn.close()
+
+
+def _message(conn: socket.socket) -> int:
+    """A startup-phase message's code (protocol version, SSLRequest or CancelRequest)."""
+    length = struct.unpack("!I", conn.recv(4))[0]
+    return struct.unpack("!I", conn.recv(length - 4)[:4])[0]
+
+
+def _status(key: bytes, value: bytes) -> bytes:
+    body = key + b"\0" + value + b"\0"
+    return b"S" + struct.pack("!I", 4 + len(body)) + body
+
+
+async def test_a_hung_postgres_server_cannot_hold_the_answer_past_the_limit():
+    """The server takes the session and hangs: the query is refused at its limit (504, or 503 when
+    the connection itself cannot be had in time), while asyncpg is still waiting to give the hung
+    connection back; that clean-up goes on in the background and ends on the pool's own timeout."""
+    server = HungPostgres()
+    engine = create_engine(server.url)
+    try:
+        with pytest.raises((QueryTimeout, SourceUnavailable)):
+            await engine.execute("SELECT 1", [], timeout=5, max_rows=5)
+        # asyncpg gives up on the hung connection 5 s (its acquire timeout) after the cancel, and drops
+        # it then; an answer that waited for that sees the drop at once, this one 3 s before it
+        assert not await asyncio.to_thread(server.dropped.wait, 1.0), "the answer waited for asyncpg's clean-up"
+    finally:
+        server.close()
+        await engine.close()
