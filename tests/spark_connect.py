@@ -1,13 +1,12 @@
 """A real Spark Connect server for the suite: pyspark's own SparkConnectServer in one JVM, bound to
-127.0.0.1, run in the foreground as a child of the test process (it dies with it) and stopped at
-the end. Started once per session, only when a test asks for it (about a minute here)."""
+127.0.0.1, run in the foreground as a child of the test process (util-linux `setpriv` makes it
+die with it) and stopped at the end. Started once per session, only when a test asks for it
+(about a minute here)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -33,9 +32,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the test process goes away (Linux prctl)."""
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _dying_with_us(command: list[str]) -> list[str]:
+    """The command, made to get SIGTERM when the test process goes away (where setpriv exists)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else command
 
 
 @contextmanager
@@ -59,8 +59,8 @@ def connect_server(workdir: Path) -> Iterator[str]:
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        server = subprocess.Popen(_dying_with_us(command), env=env, cwd=workdir, stdout=log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_started(server, log_path)
         yield f"sc://127.0.0.1:{port}"

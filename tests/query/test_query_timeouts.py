@@ -32,6 +32,16 @@ async def define_gmv(client, admin: str, url: str) -> None:
     await ok(await client.post("/v1/metrics", json=gmv_metric(), headers=bearer(admin)), 201)
 
 
+async def healthz_until(client, query: asyncio.Task) -> tuple[int, object]:
+    """How many /healthz requests were answered while `query` ran, and its response."""
+    answered = 0
+    while not query.done():
+        assert (await client.get("/healthz")).status_code == 200
+        answered += 1
+        await asyncio.sleep(0.05)
+    return answered, await query
+
+
 @pytest.fixture
 def trino():
     server = HangingTrino()
@@ -80,12 +90,7 @@ async def test_unreachable_spark_connect_answers_503_within_its_time_limit(clien
     pytest.importorskip("pyspark.sql.connect.session")
     await define_gmv(client, admin_key, f"sc://127.0.0.1:{_closed_port()}")
     query = asyncio.create_task(client.post("/v1/query", json=GMV, headers=bearer(admin_key)))
-    answered = 0
-    while not query.done():
-        assert (await client.get("/healthz")).status_code == 200
-        answered += 1
-        await asyncio.sleep(0.05)
-    response = await query
+    answered, response = await healthz_until(client, query)
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "SOURCE_UNAVAILABLE"
     assert answered >= 3
@@ -117,16 +122,12 @@ async def test_slow_spark_connect_query_answers_504_while_the_service_keeps_answ
     await asyncio.to_thread(_make_slow_view, spark_connect_url)
     await make_domain(client, admin_key, "sales")
     await make_source(client, admin_key, "warehouse", spark_connect_url)
-    dataset = {**orders_dataset(), "table": "slow_orders"}
+    # its own dataset name: compiled plans are cached per process by definition names and versions
+    dataset = orders_dataset(name="slow_orders") | {"table": "slow_orders"}
     await ok(await client.post("/v1/datasets", json=dataset, headers=bearer(admin_key)), 201)
-    await ok(await client.post("/v1/metrics", json=gmv_metric(), headers=bearer(admin_key)), 201)
+    await ok(await client.post("/v1/metrics", json=gmv_metric(dataset="slow_orders"), headers=bearer(admin_key)), 201)
     query = asyncio.create_task(client.post("/v1/query", json=GMV, headers=bearer(admin_key)))
-    answered = 0
-    while not query.done():
-        assert (await client.get("/healthz")).status_code == 200
-        answered += 1
-        await asyncio.sleep(0.05)
-    response = await query
+    answered, response = await healthz_until(client, query)
     assert response.status_code == 504, response.text
     assert response.json()["error"]["code"] == "QUERY_TIMEOUT"
     assert answered >= 3
