@@ -5,9 +5,9 @@ reaches a cluster; `spark+local://` (`?threads=N`, default 2) runs Spark in this
 for development and tests: queries see the tables and views of the process's session.
 Parameters bind as named markers (`:p0`, Spark 3.4+). A timed-out query's jobs are
 cancelled: by job group in local mode (interruptOnCancel), by operation tag over Connect.
-Spark Connect retries an unreachable server for ten minutes by default; here its retries
-last about RETRY_SECONDS (at most half the time limit), so a server that is down answers 503
-before the query's time limit, and an interrupt or a close never waits for long.
+Spark Connect retries an unreachable server for ten minutes by default; here its waits between
+retries add up to about RETRY_SECONDS (at most half the time limit), so a server that is down
+answers 503 well before the default time limit, and an interrupt or a close never waits long.
 """
 
 from __future__ import annotations
