@@ -16,15 +16,14 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database, utcnow
 from app.errors import Conflict, ErrorCode, Invalid, Unauthenticated
-from app.ops.middleware import send_error
+from app.ops.middleware import Authenticate, send_error
 from app.ops.models import IdempotencyRecord
 
 MAX_KEY = 200
@@ -32,8 +31,6 @@ SECRET_FIELDS = frozenset({"api_key"})  # answered once, never stored (app/auth/
 REPLAYED_HEADERS = (b"content-type", b"location", b"etag")
 WAIT_SECONDS = 10.0  # how long a request waits for the first one with its key before a 409
 LEASE = dt.timedelta(minutes=10)  # a record still unanswered after this was left by a process that died
-
-Authenticate = Callable[[str], Awaitable[Any]]  # an Authorization header -> the caller (with a .name)
 
 
 def without_secrets(value: Any) -> Any:

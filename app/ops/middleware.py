@@ -9,6 +9,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import Match, Mount
@@ -18,6 +19,7 @@ from app.errors import AppError, ErrorCode, Internal, Invalid, PayloadTooLarge, 
 from app.ops.logs import request_id
 
 log = logging.getLogger("yardstick.access")
+Authenticate = Callable[[str], Awaitable[Any]]  # an Authorization header -> the caller (with a .name), or Unauthenticated
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -98,7 +100,7 @@ class RequestContext:
         answer: AppError | None = None
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception as exc:  # answered here, never re-raised (see the class docstring)
+        except Exception as exc:  # noqa: BLE001 - answered here, never re-raised (see the class docstring)
             failure, answer = exc, as_answer(exc)
             if not started:
                 await send_error(send_with_id, answer)
@@ -204,7 +206,7 @@ class KeyRequired:
     """Production mode: the contract, the docs pages, GraphQL (introspection included) and /metrics
     answer only a caller with a live API key (401 otherwise; GraphQL's in its own error shape)."""
 
-    def __init__(self, app, authenticate: Callable[[str], Awaitable[object]], paths: tuple[str, ...], graphql: str) -> None:
+    def __init__(self, app, authenticate: Authenticate, paths: tuple[str, ...], graphql: str) -> None:
         self.app, self.authenticate, self.paths, self.graphql = app, authenticate, paths, graphql
 
     def _guarded(self, path: str) -> bool:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from tests.helpers import bearer, make_domain, make_source, ok
+from tests.helpers import bearer, ok
 from tests.kpi import kpi_data
 
 BIG = str(2**63)  # one past the largest registry integer
@@ -27,12 +27,7 @@ def shop_file(tmp_path_factory):
 @pytest.fixture
 async def shop(client, admin_key, shop_file) -> str:
     """Two domains, the tiny warehouse's datasets and metrics, one scorecard; answers the admin key."""
-    for domain in ("sales", "service"):
-        await make_domain(client, admin_key, domain)
-    await make_source(client, admin_key, "shop", f"duckdb://{shop_file}")
-    for path, items in (("/v1/datasets", kpi_data.DATASETS), ("/v1/metrics", kpi_data.METRICS)):
-        for item in items:
-            await ok(await client.post(path, json=item, headers=bearer(admin_key)), 201)
+    await kpi_data.register(client, admin_key, shop_file)
     card = {"name": "shop", "title": "Shop", "domain": "sales", "owner": "alice",
             "root": {"label": "all", "children": [{"metric": "sales.revenue", "weight": 100}]}}
     await ok(await client.post("/v1/scorecards", json=card, headers=bearer(admin_key)), 201)
