@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, text
 
 from app.db import utcnow
@@ -88,19 +89,33 @@ async def test_concurrent_requests_with_one_key_write_once(client, admin_key):
     assert len(audit["items"]) == 1
 
 
-async def test_a_request_still_running_holds_its_key(app, client, admin_key, monkeypatch):
-    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.05, raising=False)
+@pytest.fixture
+async def slow(app):
+    """POST /test-only/slow: its first run waits for `release`, later runs answer at once; `runs` counts them."""
     release, runs = asyncio.Event(), []
 
-    async def slow() -> dict:
+    async def route() -> dict:
         runs.append(1)
-        await release.wait()
+        if len(runs) == 1:
+            await release.wait()
         return {"run": len(runs)}
 
-    app.add_api_route("/test-only/slow", slow, methods=["POST"])
-    first = asyncio.create_task(client.post("/test-only/slow", json={}, headers=keyed(admin_key, "slow")))
+    app.add_api_route("/test-only/slow", route, methods=["POST"])
+    yield release, runs
+    release.set()
+
+
+async def start_slow(client, admin_key: str, key: str, runs: list) -> asyncio.Task:
+    first = asyncio.create_task(client.post("/test-only/slow", json={}, headers=keyed(admin_key, key)))
     while not runs:
         await asyncio.sleep(0.01)
+    return first
+
+
+async def test_a_request_still_running_holds_its_key(client, admin_key, slow, monkeypatch):
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.05, raising=False)
+    release, runs = slow
+    first = await start_slow(client, admin_key, "slow", runs)
     waiting = await client.post("/test-only/slow", json={}, headers=keyed(admin_key, "slow"))
     assert waiting.status_code == 409 and waiting.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
     assert waiting.headers["retry-after"] == "1"
@@ -112,22 +127,12 @@ async def test_a_request_still_running_holds_its_key(app, client, admin_key, mon
     assert replayed.json() == {"run": 1} and replayed.headers["idempotent-replayed"] == "true" and runs == [1]
 
 
-async def test_a_record_left_by_a_dead_process_is_taken_over(app, client, admin_key):
-    release, runs = asyncio.Event(), []
-
-    async def slow() -> dict:
-        runs.append(1)
-        if len(runs) == 1:
-            await release.wait()  # the first run never answers: its process "died"
-        return {"run": len(runs)}
-
-    app.add_api_route("/test-only/slow", slow, methods=["POST"])
-    first = asyncio.create_task(client.post("/test-only/slow", json={}, headers=keyed(admin_key, "left")))
-    while not runs:
-        await asyncio.sleep(0.01)
+async def test_a_record_left_by_a_dead_process_is_taken_over(app, client, admin_key, slow):
+    release, runs = slow
+    first = await start_slow(client, admin_key, "left", runs)  # never answers while the test runs: its process "died"
     async with app.state.db.session(write=True) as session:
         record = await session.get(IdempotencyRecord, ("admin", "left"))
-        record.created_at = utcnow() - idempotency.LEASE - dt.timedelta(seconds=1)
+        record.created_at = utcnow() - getattr(idempotency, "LEASE", dt.timedelta(0)) - dt.timedelta(seconds=1)
     taken = await client.post("/test-only/slow", json={}, headers=keyed(admin_key, "left"))
     assert taken.status_code == 200 and taken.json() == {"run": 2} and "idempotent-replayed" not in taken.headers
     release.set()
