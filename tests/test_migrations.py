@@ -37,8 +37,8 @@ async def test_idempotency_records_holding_answers_are_dropped_on_upgrade(databa
         async with db.engine.begin() as conn:
             await conn.execute(text(
                 "INSERT INTO idempotency_records (caller, key, request_hash, status_code, body, content_type, created_at) "
-                "VALUES (:c, 'k', :h, 201, :b, 'application/json', :t)"),
-                {"c": "c" * 64, "h": "h" * 64, "b": '{"id":"0123456789abcdef","api_key":"ys_0123456789abcdef_secret"}', "t": "2026-01-01 00:00:00"})
+                "VALUES (:c, 'k', :h, 201, :b, 'application/json', CURRENT_TIMESTAMP)"),
+                {"c": "c" * 64, "h": "h" * 64, "b": '{"id":"0123456789abcdef","api_key":"ys_0123456789abcdef_secret"}'})
         await db.dispose()
         await asyncio.to_thread(upgrade, database_url)
         async with db.engine.connect() as conn:
