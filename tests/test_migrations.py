@@ -56,3 +56,20 @@ async def test_migrations_run_down_and_up_again(database_url):
     await asyncio.to_thread(migrate.upgrade, database_url)
     assert await _differences(database_url) == []
     await asyncio.to_thread(migrate.check, database_url)
+
+
+async def test_idempotency_records_holding_answers_are_dropped_on_upgrade(database_url):
+    """Migration 0006: the old records (whole answers, API keys included) do not survive it."""
+    await asyncio.to_thread(migrate.downgrade, database_url, "0005")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO idempotency_records (caller, key, request_hash, status_code, body, content_type, created_at) "
+                "VALUES (:c, 'k', :h, 201, :b, 'application/json', CURRENT_TIMESTAMP)"),
+                {"c": "c" * 64, "h": "h" * 64, "b": '{"id":"0123456789abcdef","api_key":"ys_0123456789abcdef_secret"}'})
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    assert await _scalar(database_url, "SELECT COUNT(*) FROM idempotency_records") == 0
+    assert await _scalar(database_url, "SELECT COUNT(answer_hash) + COUNT(principal) FROM idempotency_records") == 0  # the new columns

@@ -11,6 +11,7 @@ from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
 from app.audit.schemas import AuditEventOut, VerificationOut
 from app.catalog.schemas import Page
+from app.db import as_utc
 from app.errors import responses
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=responses(401, 403, 422))
@@ -29,6 +30,7 @@ async def list_events(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[AuditEventOut]:
+    since, until = as_utc(since, pointer="/query/since"), as_utc(until, pointer="/query/until")
     flt = service.AuditFilter(entity_kind, entity_key, actor, action, since, until)
     events, cursor = await service.page(session, flt, cursor=cursor, limit=limit)
     return Page[AuditEventOut](items=[AuditEventOut.model_validate(e) for e in events], next_cursor=cursor)
