@@ -7,21 +7,29 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from app.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, settings: Settings | None = None) -> Config:
+    """`settings` (default: the environment's) give migrations that sign the audit chain their key."""
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["database_url"] = database_url
+    config.attributes["settings"] = settings
     config.attributes["configure_logger"] = False
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head", *, settings: Settings | None = None) -> None:
     """Blocking: call it outside a running event loop (or in a thread)."""
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, settings), revision)
+
+
+def downgrade(database_url: str, revision: str, *, settings: Settings | None = None) -> None:
+    command.downgrade(alembic_config(database_url, settings), revision)

@@ -178,7 +178,7 @@ class Source:
     created_at: dt.datetime
 
 
-@strawberry.type(description="One accepted change in the hash-chained audit log.")
+@strawberry.type(description="One accepted change in the audit log, chained by keyed hashes.")
 class AuditEvent:
     seq: int
     at: dt.datetime
@@ -190,14 +190,17 @@ class AuditEvent:
     after: JSON | None
     reason: str
     prev_hash: str
+    key_id: str
     hash: str
 
 
-@strawberry.type
+@strawberry.type(description="As GET /v1/audit/verify: `code` names why the chain does not hold (docs/audit.md).")
 class Verification:
     ok: bool
     events: int
+    head_seq: int | None
     first_broken_seq: int | None
+    code: str | None
     reason: str | None
 
 

@@ -1,4 +1,4 @@
-"""The audit log and its chain verification (auditors and admins)."""
+"""The audit log, its signed head and its chain verification (auditors and admins)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
+from app.audit.verify import Break, verify as verify_chain
 from app.catalog.schemas import Page
-from app.errors import responses
+from app.errors import ErrorCode, NotFound, responses
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=responses(401, 403, 422))
 
@@ -27,13 +28,28 @@ class AuditEventOut(BaseModel):
     after: Any
     reason: str
     prev_hash: str
+    key_id: str = Field(description="the id of the key whose HMAC `hash` is")
     hash: str
 
 
+class AuditHeadOut(BaseModel):
+    """The chain's latest sequence and hash, signed apart from the chain (docs/audit.md)."""
+
+    seq: int = Field(description="the sequence of the newest event (0: none yet); it never goes down")
+    hash: str = Field(description="that event's hash")
+    key_id: str | None = Field(description="the key that signed the head; null only for an empty chain")
+    signature: str | None = Field(description="HMAC of seq, hash and key id under that key")
+    at: dt.datetime
+
+
 class VerificationOut(BaseModel):
+    """The chain holds (`ok`), or the first sequence that does not, with a stable `code` (docs/audit.md)."""
+
     ok: bool
-    events: int
+    events: int = Field(description="events that held, from 1")
+    head_seq: int | None = Field(description="the head's sequence when verification began; null when the head is missing")
     first_broken_seq: int | None
+    code: Break | None
     reason: str | None
 
 
@@ -55,7 +71,16 @@ async def list_events(
     return Page[AuditEventOut](items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
 
 
+@router.get("/head", response_model=AuditHeadOut, responses=responses(404), name="get_audit_head")
+async def head(caller: AuditorCaller, session: ReadSession) -> AuditHeadOut:
+    """For an outside monitor: keep the last head seen; a later head with a lower `seq`, or the same `seq` with another `hash`, means the log was rolled back."""
+    row = await service.current_head(session)
+    if row is None:
+        raise NotFound("the audit head is missing; the chain cannot be trusted (docs/audit.md)", code=ErrorCode.AUDIT_HEAD_MISSING)
+    return AuditHeadOut.model_validate(row, from_attributes=True)
+
+
 @router.get("/verify", response_model=VerificationOut, name="verify_audit_chain")
 async def verify(caller: AuditorCaller, session: ReadSession) -> VerificationOut:
-    result = await service.verify(session)
-    return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)
+    """A broken chain is a 200 with `ok: false`, never an error: `first_broken_seq` and `code` say where and why."""
+    return VerificationOut.model_validate(await verify_chain(session), from_attributes=True)
