@@ -7,6 +7,7 @@ so a cut tail or a missing head shows in verification (app.audit.verify).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,16 +20,20 @@ from app.audit.chain import KeyRing, event_hash, head_signature
 from app.audit.models import AuditEvent, AuditHead
 from app.config import Settings
 from app.db import CHANGED, as_utc, utcnow
+from app.errors import AppError, ErrorCode
 from app.pagination import decode_cursor, next_cursor
 
+log = logging.getLogger("yardstick.audit")
 # Any constant: PostgreSQL writers take this advisory lock so the chain has no forks or gaps.
 CHAIN_LOCK = 7_221_340
 KEYS = "yardstick.audit_keys"  # session.info: the KeyRing that signs this session's events
 _DEFERRED = "yardstick.audit_deferred"  # session.info: events queued by `deferred`
 
 
-class ChainBroken(RuntimeError):
-    """The head row is gone: appending would hide how the chain was cut, so nothing is appended."""
+class ChainBroken(AppError):
+    """The head row is gone: appending would hide how the chain was cut, so no change is accepted."""
+
+    status, code = 500, ErrorCode.AUDIT_HEAD_MISSING
 
 
 def session_info(settings: Settings) -> dict[str, Any]:
@@ -82,6 +87,7 @@ async def _append(session: AsyncSession, pending: list[dict[str, Any]]) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
     head = await current_head(session)
     if head is None:
+        log.error("audit head row missing: refusing to append (docs/audit.md)")
         raise ChainBroken("the audit head row is missing; restore it before changes can be recorded (docs/audit.md)")
     seq, prev_hash, now = head.seq, head.hash, utcnow()
     for fields in pending:
