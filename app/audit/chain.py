@@ -54,7 +54,7 @@ def event_fields(event: Any) -> dict[str, Any]:
     """What an event's hash covers (an AuditEvent or a row with the same columns)."""
     return {
         "seq": event.seq,
-        "at": event.at.astimezone(dt.timezone.utc).isoformat(),
+        "at": event.at.astimezone(dt.UTC).isoformat(),
         "actor": event.actor,
         "action": event.action,
         "entity_kind": event.entity_kind,

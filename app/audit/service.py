@@ -60,7 +60,8 @@ async def record(
     reason: str = "",
 ) -> None:
     """Append one event in the caller's transaction (or queue it, inside `deferred`)."""
-    fields = dict(actor=actor, action=action, entity_kind=entity_kind, entity_key=entity_key, before=before, after=after, reason=reason or "")
+    fields = {"actor": actor, "action": action, "entity_kind": entity_kind, "entity_key": entity_key, "before": before, "after": after,
+              "reason": reason or ""}
     if _DEFERRED in session.info:
         session.info[_DEFERRED].append(fields)
     else:

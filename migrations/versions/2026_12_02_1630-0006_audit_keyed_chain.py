@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from alembic import context, op
 
-from app.audit.chain import GENESIS, KeyRing, event_hash, event_fields, head_signature
+from app.audit.chain import GENESIS, KeyRing, event_fields, event_hash, head_signature
 from app.canonical import sha256_of
 from app.config import get_settings
 from app.db import UTCDateTime, utcnow
@@ -112,8 +112,9 @@ def _rekey(conn) -> None:
     if key is None:
         conn.execute(HEAD.insert().values(id=1, seq=0, hash=GENESIS, key_id=None, signature=None, at=now))
         return
-    closing = dict(seq=expected, at=now, actor="system", action="audit.rekey", entity_kind="audit", entity_key="chain", before=None,
-                   after={"events": expected - 1, "key_id": key.id, "unkeyed_chain": legacy}, reason="", prev_hash=prev_new, key_id=key.id)
+    closing = {"seq": expected, "at": now, "actor": "system", "action": "audit.rekey", "entity_kind": "audit", "entity_key": "chain",
+               "before": None, "after": {"events": expected - 1, "key_id": key.id, "unkeyed_chain": legacy}, "reason": "",
+               "prev_hash": prev_new, "key_id": key.id}
     closing["hash"] = event_hash(key, SimpleNamespace(**closing))
     conn.execute(EVENTS.insert().values(**closing))
     conn.execute(HEAD.insert().values(id=1, seq=closing["seq"], hash=closing["hash"], key_id=key.id,

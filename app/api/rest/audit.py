@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
-from app.audit.verify import Break, verify as verify_chain
+from app.audit.verify import Break
+from app.audit.verify import verify as verify_chain
 from app.catalog.schemas import Page
 from app.errors import ErrorCode, NotFound, responses
 
