@@ -20,7 +20,7 @@ from app.audit.chain import KeyRing, event_hash, head_signature
 from app.audit.models import AuditEvent, AuditHead
 from app.config import Settings
 from app.db import CHANGED, as_utc, utcnow
-from app.errors import AppError, ErrorCode
+from app.errors import AppError, ErrorCode, NotFound
 from app.pagination import decode_cursor, next_cursor
 
 log = logging.getLogger("yardstick.audit")
@@ -105,6 +105,14 @@ async def _append(session: AsyncSession, pending: list[dict[str, Any]]) -> None:
 async def current_head(session: AsyncSession) -> AuditHead | None:
     """The head row as committed now (not a copy this session loaded earlier)."""
     return await session.scalar(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True))
+
+
+async def head(session: AsyncSession) -> AuditHead:
+    """The signed head for an outside monitor (callers check the auditor role); 404 when it is gone."""
+    found = await current_head(session)
+    if found is None:
+        raise NotFound("the audit head is missing; the chain cannot be trusted (docs/audit.md)", code=ErrorCode.AUDIT_HEAD_MISSING)
+    return found
 
 
 @dataclass(frozen=True)

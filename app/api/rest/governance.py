@@ -69,8 +69,7 @@ def _lifecycle_routes(kind_name: str, plural: str) -> None:
 
     @router.post(f"/v1/{plural}/{{key}}/retire", response_model=LifecycleOut, responses=responses(404, 409), name=f"retire_{kind_name}")
     async def retire(key: str, caller: CurrentCaller, session: WriteSession, body: RetireIn | None = None) -> LifecycleOut:
-        dependents = await lineage.live_dependents(session, kind_name, key)
-        return await lifecycle.retire(session, caller, kind_name, key, body.reason if body else "", dependents)
+        return await lineage.retire(session, caller, kind_name, key, body.reason if body else "")
 
     @router.get(f"/v1/{plural}/{{key}}/lifecycle", response_model=LifecycleOut, responses=responses(404), name=f"get_{kind_name}_lifecycle")
     async def status_of(key: str, caller: CurrentCaller, session: ReadSession) -> LifecycleOut:
