@@ -97,8 +97,8 @@ class _Rewrite:
 
 def _rekey(conn) -> None:
     """Check the unkeyed chain, re-hash every event under the current key, close with `audit.rekey`, sign the head."""
-    prev_old, prev_new, expected, legacy, key, rewrite = GENESIS, GENESIS, 1, {"ok": True}, None, _Rewrite(conn)
-    for row in _events(conn):
+    prev_old, prev_new, expected, legacy, key, rewrite, count = GENESIS, GENESIS, 1, {"ok": True}, None, _Rewrite(conn), 0
+    for count, row in enumerate(_events(conn), start=1):
         if key is None:
             key = KeyRing.from_settings(context.config.attributes.get("settings") or get_settings()).current
         if legacy["ok"] and (row.seq != expected or row.prev_hash != prev_old or row.hash != _legacy_hash(row)):
@@ -113,7 +113,7 @@ def _rekey(conn) -> None:
         conn.execute(HEAD.insert().values(id=1, seq=0, hash=GENESIS, key_id=None, signature=None, at=now))
         return
     closing = {"seq": expected, "at": now, "actor": "system", "action": "audit.rekey", "entity_kind": "audit", "entity_key": "chain",
-               "before": None, "after": {"events": expected - 1, "key_id": key.id, "unkeyed_chain": legacy}, "reason": "",
+               "before": None, "after": {"events": count, "key_id": key.id, "unkeyed_chain": legacy}, "reason": "",
                "prev_hash": prev_new, "key_id": key.id}
     closing["hash"] = event_hash(key, SimpleNamespace(**closing))
     conn.execute(EVENTS.insert().values(**closing))
