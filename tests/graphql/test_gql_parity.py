@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 
 from tests.graphql.gql import codes, gql, same_instant, snake
+from tests.graphql.twins import gql_view, rest_view
 from tests.helpers import ROLES, bearer, gmv_metric, make_domain, make_principal, ok, orders_dataset, sales_setup
 
 ENTITY = "key status version latestVersion author changeNote createdAt contentHash definition domain { name }"
@@ -17,7 +17,7 @@ PRINCIPAL = "name displayName kind roles { role domain } keys { id label created
 SOURCE = "name kind url description createdBy createdAt"
 VERSION = "version author changeNote createdAt contentHash"
 DIFF = "key fromVersion toVersion changes { path op before after summary }"
-EVENT = "seq at actor action entityKind entityKey before after reason prevHash hash"
+EVENT = "seq at actor action entityKind entityKey before after reason prevHash keyId hash"
 
 
 def twins(moment: str) -> list[tuple[str, str, str]]:
@@ -45,29 +45,12 @@ def twins(moment: str) -> list[tuple[str, str, str]]:
         ("/v1/metrics/sales.nope", 'metric(key: "sales.nope") { key }', "metric"),
         ("/v1/audit", f"auditEvents {{ items {{ {EVENT} }} nextCursor }}", "auditEvents"),
         ("/v1/audit?entity_kind=metric&actor=admin&limit=2", f'auditEvents(entityKind: "metric", actor: "admin", limit: 2) {{ items {{ {EVENT} }} nextCursor }}', "auditEvents"),
-        ("/v1/audit/verify", "auditVerification { ok events firstBrokenSeq reason }", "auditVerification"),
+        ("/v1/audit/verify", "auditVerification { ok events headSeq firstBrokenSeq code reason }", "auditVerification"),
+        ("/v1/audit/head", "auditHead { seq hash keyId signature at }", "auditHead"),
     ]
 
 
 PLAIN_LISTS = {"domains", "principals", "sources"}  # REST pages them with next_cursor null; GraphQL lists them
-
-
-def rest_view(value: Any) -> Any:
-    """REST's answer without what GraphQL shows elsewhere (an entity's `kind` is its GraphQL type)."""
-    if isinstance(value, list):
-        return [rest_view(v) for v in value]
-    if isinstance(value, dict):
-        return {k: rest_view(v) for k, v in value.items() if not (k == "kind" and "content_hash" in value)}
-    return value
-
-
-def gql_view(value: Any) -> Any:
-    """GraphQL's answer in REST's terms: snake_case names, an entity's domain by name."""
-    if isinstance(value, list):
-        return [gql_view(v) for v in value]
-    if isinstance(value, dict):
-        return {k: (v["name"] if k == "domain" and isinstance(v, dict) else gql_view(v)) for k, v in value.items()}
-    return value
 
 
 @pytest.fixture
