@@ -5,7 +5,7 @@ threads another source needs. A timed-out query answers 504 at its time limit (p
 UNWIND_SECONDS) whatever its driver does: the interrupt runs on a thread of its own, never
 on the event loop, because a driver's interrupt may block too (Trino's is an HTTP call,
 Spark Connect's an RPC). A worker whose driver ignores the interrupt is "stuck" until the
-driver returns; a source with MAX_STUCK of them refuses new queries at once with 503.
+driver returns; while half a source's workers are stuck, it refuses new queries at once (503).
 """
 
 from __future__ import annotations
