@@ -86,8 +86,8 @@ class KeyIn(Strict):
 
 class KeyCreated(BaseModel):
     id: str
-    api_key: str = Field(description="shown once; only its hash is stored")
+    api_key: str | None = Field(default=None, description="shown once, in the first answer; only its hash is stored, so an Idempotency-Key replay answers without it")
 
 
 class PrincipalCreated(PrincipalOut):
-    api_key: str = Field(description="shown once; only its hash is stored")
+    api_key: str | None = Field(default=None, description="shown once, in the first answer; only its hash is stored, so an Idempotency-Key replay answers without it")

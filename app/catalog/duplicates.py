@@ -53,7 +53,7 @@ async def refuse(session: AsyncSession, caller: Caller, definition: Any, allow_r
 
 def allow_reason(allow: Any, reason: Any) -> str | None:
     """Read the request-level `allow_duplicate` / `duplicate_reason` fields; a reason is required."""
-    if allow in (None, False):
+    if allow is None or allow is False:  # not `in (None, False)`: 0 == False
         return None
     if allow is not True:
         raise Invalid("allow_duplicate is true or false", pointer="/allow_duplicate", code=ErrorCode.INVALID_FIELD)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, create_model
 
 from app.compiler.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
 from app.declared import declared_as
@@ -90,8 +90,8 @@ class Page(BaseModel, Generic[T]):
 
 
 class PolicyIn(Strict):
-    review_required: bool | None = Field(default=None, description="changes to published definitions become proposals")
-    refuse_duplicates: bool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
+    review_required: StrictBool | None = Field(default=None, description="changes to published definitions become proposals")
+    refuse_duplicates: StrictBool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
 
 
 class PolicyOut(BaseModel):
@@ -153,7 +153,7 @@ class StatusOption(BaseModel):
 
 
 class DuplicateOptions(BaseModel):
-    allow_duplicate: bool | None = Field(default=None, description="accept a metric equivalent to an existing one")
+    allow_duplicate: StrictBool | None = Field(default=None, description="accept a metric equivalent to an existing one")
     duplicate_reason: Reason | None = Field(default=None, description="why the duplicate is wanted; required with allow_duplicate")
 
 

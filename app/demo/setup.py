@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.principal import Caller
 from app.auth.schemas import DomainIn
@@ -36,7 +37,7 @@ DOMAINS = {"sales": "Sales: orders, customers, collection.", "service": "Custome
 async def install_demo(settings: Settings) -> str:
     path = (settings.var_dir / "demo.duckdb").resolve()
     build_warehouse(path)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, session_info=audit.session_info(settings))
     created = 0
     try:
         async with db.session(write=True) as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StrictBool, StringConstraints
 
 from app.catalog.schemas import Change, Note, Strict
 from app.compiler.definitions import DatasetDef, MetricDef
@@ -96,13 +96,13 @@ class BatchItem(Strict):
     kind: Literal["dataset", "metric"]
     definition: Annotated[dict[str, Any], declared_as(Union[DatasetDef, MetricDef])]
     origin: Annotated[str, StringConstraints(max_length=500)] | None = Field(default=None, description="where it came from (a file name); echoed in errors")
-    allow_duplicate: bool = False
+    allow_duplicate: StrictBool = False
     duplicate_reason: Note = ""
 
 
 class BatchIn(Strict):
     items: list[BatchItem] = Field(max_length=5000)
-    dry_run: bool = False
+    dry_run: StrictBool = False
     change_note: Note = ""
 
 

@@ -71,6 +71,7 @@ def _reader_key(base: str, admin: str) -> str:
 
 
 def _schemathesis(base: str, key: str, args: argparse.Namespace, report: Path) -> int:
+    """One run; it works in the temporary directory, so its crash cache never lands in the checkout."""
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run", str(SPEC), "--url", base,
         "--checks", CHECKS, "--max-examples", str(args.max_examples), "--seed", str(args.seed),
@@ -80,7 +81,7 @@ def _schemathesis(base: str, key: str, args: argparse.Namespace, report: Path) -
     ]
     if args.include_path_regex:
         command += ["--include-path-regex", args.include_path_regex]
-    return subprocess.run(command, cwd=ROOT).returncode
+    return subprocess.run(command, cwd=report.parent).returncode
 
 
 def main() -> None:
