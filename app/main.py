@@ -23,6 +23,7 @@ from app.kpi.answers import ANSWER_EXTRAS
 from app.ops.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY, Idempotency
 from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
 from app.query.service import QueryService
+from app.reach import Reach
 
 log = logging.getLogger("yardstick")
 
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.callers = CallerCache(db)
     app.state.telemetry = Telemetry()
 
-    engines = EnginePool()
+    engines = EnginePool(Reach.for_sources(settings))
     app.state.queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
 
     async def shutdown() -> None:

@@ -1,7 +1,9 @@
 """PostgreSQL through an asyncpg pool: read-only transactions, server-side statement timeouts.
 
 Rows are read through a cursor so at most max_rows+1 cross the wire; values keep their
-driver types (numeric stays Decimal) and the caller serialises them.
+driver types (numeric stays Decimal) and the caller serialises them. Every new connection is
+checked twice: the host against the sources' reach before connecting, and the server's own
+word (its database, address and port) against the registry's once connected.
 """
 
 from __future__ import annotations
@@ -9,12 +11,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import asyncpg
 
 from app.engines.base import Engine, Result, row_limit_exceeded
-from app.errors import QueryTimeout, SourceError, SourceUnavailable
+from app.errors import (
+    AppError,
+    ErrorCode,
+    Invalid,
+    QueryTimeout,
+    SourceError,
+    SourceUnavailable,
+)
+from app.reach import POSTGRES_PORT, Reach, Target
 
 CONNECT_TIMEOUT = 10.0
 _UNAVAILABLE = (
@@ -32,22 +42,44 @@ class PostgresEngine(Engine):
     kind = "postgresql"
     dialect = "postgres"
 
-    def __init__(self, url: str, *, max_connections: int = 5) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_connections: int = 5) -> None:
+        super().__init__(url, reach=reach)
         parts = urlsplit(url)
         self._dsn = urlunsplit(("postgresql", *parts[1:]))
         self._max = max_connections
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
 
+    @classmethod
+    def target(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if not parts.hostname or "," in parts.netloc or any(k in ("host", "hostaddr", "port") for k, _ in parse_qsl(parts.query)):
+            raise Invalid("a PostgreSQL source URL names one host in its authority: postgresql://user:pass@host:5432/db",
+                          code=ErrorCode.INVALID_SOURCE_URL)
+        database = unquote(parts.path.lstrip("/")) or unquote(parts.username or "") or "postgres"
+        return Target(host=parts.hostname, port=parts.port or POSTGRES_PORT, database=database)
+
     async def _get_pool(self) -> asyncpg.Pool:
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
                     self._dsn, min_size=0, max_size=self._max, timeout=CONNECT_TIMEOUT,
-                    max_inactive_connection_lifetime=300,
+                    max_inactive_connection_lifetime=300, connect=self._connect,
                 )
             return self._pool
+
+    async def _connect(self, *args: Any, **kwargs: Any) -> asyncpg.Connection:
+        """A new pooled connection, only where sources may reach and never to the registry's database."""
+        await asyncio.to_thread(self.check_reach)
+        conn = await asyncpg.connect(*args, **kwargs)
+        try:
+            database, address, port = await conn.fetchrow(
+                "SELECT current_database(), host(inet_server_addr()), inet_server_port()", timeout=CONNECT_TIMEOUT)
+            self._reach.check_server(database, address, port)
+        except BaseException:
+            await conn.close(timeout=CONNECT_TIMEOUT)
+            raise
+        return conn
 
     async def execute(
         self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
@@ -89,6 +121,8 @@ class PostgresEngine(Engine):
         """A pooled connection; failing to get one in time means the source is unavailable."""
         try:
             return await pool.acquire(timeout=min(timeout, CONNECT_TIMEOUT))
+        except AppError:
+            raise
         except (TimeoutError, *_UNAVAILABLE) as exc:
             raise self._unavailable(exc) from None
 

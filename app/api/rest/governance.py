@@ -8,10 +8,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import AppSettings, CurrentCaller, Cursor, Limit, ReadSession, WriteSession
+from app.api.deps import (
+    AppSettings,
+    CurrentCaller,
+    Cursor,
+    Limit,
+    ReadSession,
+    WriteSession,
+)
 from app.catalog import duplicates, lifecycle
 from app.catalog.kinds import KINDS
-from app.catalog.schemas import DeprecateIn, DuplicateGroup, LifecycleOut, Page, PolicyIn, PolicyOut, RetireIn
+from app.catalog.schemas import (
+    DeprecateIn,
+    DuplicateGroup,
+    LifecycleOut,
+    Page,
+    PolicyIn,
+    PolicyOut,
+    RetireIn,
+)
 from app.errors import responses
 from app.governance import batches, changes, lineage, proposals, webhooks
 from app.governance.schemas import (
@@ -27,6 +42,7 @@ from app.governance.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from app.reach import Reach
 
 router = APIRouter(tags=["governance"], responses=responses(401, 403, 422))
 ProposalState = Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")]
@@ -131,7 +147,7 @@ async def list_changes(caller: CurrentCaller, session: ReadSession,
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut, name="create_webhook")
 async def create_webhook(body: WebhookIn, caller: CurrentCaller, session: WriteSession, settings: AppSettings) -> WebhookOut:
-    return await webhooks.create(session, caller, body, settings.secret_key)
+    return await webhooks.create(session, caller, body, settings.secret_key, Reach.for_webhooks(settings))
 
 
 @router.get("/v1/webhooks", response_model=Page[WebhookOut], name="list_webhooks")
