@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from sqlalchemy.engine import make_url
 
@@ -75,7 +76,8 @@ def real(path: str | Path) -> Path:
 
 
 def normal(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
+    """A host as resolvers and drivers read it: unquoted (`fe80::1%25eth0`), no brackets, no trailing dot."""
+    return unquote(host).strip().strip("[]").rstrip(".").lower()
 
 
 def _kind(address: Address) -> str | None:
@@ -103,15 +105,15 @@ class Reach:
 
     @classmethod
     def for_sources(cls, settings: Settings, *, resolver: Resolver = resolve) -> Reach:
-        dirs = (settings.warehouse_dir, *settings.source_data_dirs)
-        return cls("YARDSTICK_SOURCE_ALLOW_HOSTS", ErrorCode.SOURCE_HOST_FORBIDDEN, *_allowed(settings.source_allow_hosts),
-                   data_dirs=tuple(real(d) for d in dirs), var_dir=real(settings.var_dir),
-                   registry=Registry.of(settings.database_url), resolver=resolver)
+        names, networks = _allowed(settings.source_allow_hosts)
+        return cls("YARDSTICK_SOURCE_ALLOW_HOSTS", ErrorCode.SOURCE_HOST_FORBIDDEN, names, networks,
+                   data_dirs=tuple(real(d) for d in (settings.warehouse_dir, *settings.source_data_dirs)),
+                   var_dir=real(settings.var_dir), registry=Registry.of(settings.database_url), resolver=resolver)
 
     @classmethod
     def for_webhooks(cls, settings: Settings, *, resolver: Resolver = resolve) -> Reach:
-        return cls("YARDSTICK_WEBHOOK_ALLOW_HOSTS", ErrorCode.WEBHOOK_HOST_FORBIDDEN, *_allowed(settings.webhook_allow_hosts),
-                   resolver=resolver)
+        names, networks = _allowed(settings.webhook_allow_hosts)
+        return cls("YARDSTICK_WEBHOOK_ALLOW_HOSTS", ErrorCode.WEBHOOK_HOST_FORBIDDEN, names, networks, resolver=resolver)
 
     def check(self, target: Target, *, pointer: str | None = None) -> None:
         """Refuse (403) a target this policy does not allow; blocking (file system, DNS): call it off the event loop."""
@@ -128,9 +130,13 @@ class Reach:
         if not homes:
             raise self._refusal(ErrorCode.SOURCE_PATH_FORBIDDEN, f"a file source must lie under a data directory ({DATA_DIRS_SETTING})",
                                 pointer, setting=DATA_DIRS_SETTING)
-        if self.var_dir is not None and found.is_relative_to(self.var_dir) and not any(d.is_relative_to(self.var_dir) for d in homes):
+        if self.var_dir is not None and found.is_relative_to(self.var_dir) and not any(self._inside_var(d) for d in homes):
             raise self._refusal(ErrorCode.SOURCE_PATH_FORBIDDEN, "a file source may not lie in the service's own var directory",
                                 pointer, setting=DATA_DIRS_SETTING)
+
+    def _inside_var(self, directory: Path) -> bool:
+        """A data directory strictly inside var/ (var/warehouse): the only way into var/."""
+        return directory != self.var_dir and directory.is_relative_to(self.var_dir)
 
     def addresses(self, host: str, port: int | None, *, database: str | None = None, pointer: str | None = None) -> list[Address]:
         """The host's addresses, every one allowed (or the host allowed by name); refused otherwise."""
@@ -152,9 +158,9 @@ class Reach:
     def check_server(self, database: str, address: str | None, port: int) -> None:
         """Refuse a PostgreSQL connection that the server itself says reached the registry's database."""
         r = self.registry
-        if r.host is None or database != r.database or port != r.port:
+        if r.host is None or database != r.database or (port is not None and port != r.port):
             return
-        if address is None or ipaddress.ip_address(address) in self.resolver(r.host, r.port):
+        if address is None or ipaddress.ip_address(address) in self.resolver(r.host, r.port):  # None: a Unix socket
             raise self._refusal(ErrorCode.SOURCE_IS_REGISTRY, "a source may not open the registry's own database", None)
 
     def _holds_registry(self, found: Path) -> bool:

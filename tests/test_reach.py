@@ -77,10 +77,11 @@ def test_files_only_under_data_directories_never_in_var(tmp_path):
             reach.check(Target(path=path), pointer="/url")
         assert err.value.code == ErrorCode.SOURCE_PATH_FORBIDDEN
         assert err.value.details == {"pointer": "/url", "setting": "YARDSTICK_SOURCE_DATA_DIRS"}
-    # var/ as a data directory still does not open var/ itself: only its data directories inside it
-    wide = Reach.for_sources(Settings(source_data_dirs=[tmp_path], var_dir=var, database_url="sqlite+aiosqlite:///:memory:"))
-    with pytest.raises(Forbidden):
-        wide.check(Target(path=str(var / "admin.key")))
+    # var/ (or a directory above it) as a data directory still does not open var/: only data directories inside it
+    for wide in ([tmp_path], [var]):
+        reach = Reach.for_sources(Settings(source_data_dirs=wide, var_dir=var, database_url="sqlite+aiosqlite:///:memory:"))
+        with pytest.raises(Forbidden):
+            reach.check(Target(path=str(var / "admin.key")))
 
 
 def test_the_registry_file_is_never_a_source_by_any_name(tmp_path):
@@ -110,3 +111,9 @@ def test_the_postgresql_registry_is_never_a_source_even_on_an_allowed_host():
     with pytest.raises(Forbidden):
         reach.check_server("registry", None, 5432)  # over the server's Unix socket
     reach.check_server("warehouse", "127.0.0.1", 5432)
+
+
+def test_quoted_and_scoped_hosts_are_read_as_drivers_read_them():
+    for host in ("fe80::1%25eth0", "%31%32%37.0.0.1", "127.0.0.1."):
+        with pytest.raises(Forbidden):
+            sources().check(Target(host=host, port=5432))

@@ -53,7 +53,8 @@ class PostgresEngine(Engine):
     @classmethod
     def target(cls, url: str) -> Target:
         parts = urlsplit(url)
-        if not parts.hostname or "," in parts.netloc or any(k in ("host", "hostaddr", "port") for k, _ in parse_qsl(parts.query)):
+        one_host = parts.hostname and "," not in parts.netloc and not unquote(parts.hostname).startswith("/")  # no socket paths
+        if not one_host or any(k in ("host", "hostaddr", "port") for k, _ in parse_qsl(parts.query)):
             raise Invalid("a PostgreSQL source URL names one host in its authority: postgresql://user:pass@host:5432/db",
                           code=ErrorCode.INVALID_SOURCE_URL)
         database = unquote(parts.path.lstrip("/")) or unquote(parts.username or "") or "postgres"

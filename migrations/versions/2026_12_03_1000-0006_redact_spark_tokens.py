@@ -4,7 +4,7 @@ Before this revision `sources.url_redacted` kept a Spark Connect URL's `;token=â
 (`sc://host:15002/;token=t;user_id=u`). The column is redacted again here; the rest of each URL
 was already redacted. The sealed URL (`url_encrypted`) is untouched. Audit events of earlier
 `source.create` changes are append-only and hash-chained, so they keep what they recorded:
-rotate any Spark Connect token registered before this revision (docs/errors.md, secrets).
+rotate any Spark Connect token registered before this revision (docs/scale.md).
 
 Revision ID: 0006
 Revises: 0005
