@@ -16,7 +16,7 @@ engine_stamps := $(foreach e,$(subst $(comma), ,$(ENGINES)),$(VENV)/.engine-$(e)
 $(foreach e,$(subst $(comma), ,$(ENGINES)),$(if $(wildcard $(LOCKS)/engine-$(e).lock),,\
 	$(error unknown engine '$(e)'; known: $(patsubst $(LOCKS)/engine-%.lock,%,$(wildcard $(LOCKS)/engine-*.lock)))))
 
-.PHONY: install run test test-sqlite test-postgresql openapi bench lock clean
+.PHONY: install run test test-sqlite test-postgresql fuzz openapi bench lock clean
 
 # The runtime lock, then the project itself (editable, so `.venv/bin/yardstick` runs this checkout).
 $(VENV)/.runtime: $(LOCKS)/build.lock $(LOCKS)/runtime.lock pyproject.toml
@@ -48,6 +48,10 @@ test-postgresql: $(VENV)/.test
 	@if [ -n "$$YARDSTICK_TEST_DATABASE_URL" ]; then \
 		YARDSTICK_TEST_REGISTRY=postgresql $(BIN)/python -m pytest -q -m "not no_registry"; \
 	else echo "YARDSTICK_TEST_DATABASE_URL is not set: PostgreSQL half not run"; fi
+
+# schemathesis against a live server from the committed contract, as admin and as reader (tests/fuzz/run.py).
+fuzz: $(VENV)/.test
+	$(BIN)/python -m tests.fuzz.run
 
 openapi: install
 	$(BIN)/python -m app.contracts write

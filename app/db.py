@@ -1,7 +1,9 @@
 """The registry database: declarative base, engine, and one session per unit of work.
 
 Services never commit; `Database.session()` commits once when the unit of work ends
-and rolls back on any exception, so an audit event lands with its change.
+and rolls back on any exception, so an audit event lands with its change. A unit of work
+that cannot reach the registry (no connection to be had, or the connection lost under it)
+raises `RegistryUnavailable`, which every transport answers 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from app.errors import ErrorCode, Invalid, RegistryUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +31,7 @@ NAMING_CONVENTION = {
 
 
 CHANGED = "yardstick.changed"  # session.info flag: this unit of work accepted a change
+MAX_INTEGER = 2**63 - 1  # the largest integer a registry column (BIGINT) holds: ids, versions, sequences
 
 
 class Base(DeclarativeBase):
@@ -101,22 +107,46 @@ class Database:
     async def _unit(self, write: bool) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             try:
+                await session.connection()  # take the connection now: failing to get one is an outage
+            except Exception as exc:
+                raise RegistryUnavailable() from exc
+            try:
                 yield session
                 if write:
                     await session.commit()
                     if session.info.get(CHANGED):
                         self.generation += 1
                 # A read-only unit just closes: loaded objects stay usable, nothing is written.
-            except BaseException:
-                await session.rollback()
+            except BaseException as exc:
+                await _rollback(session)
+                if connection_lost(exc):
+                    raise RegistryUnavailable() from exc
                 raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Timestamps without an offset are read as UTC (documented in the README)."""
+async def _rollback(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    except sa_exc.DBAPIError:
+        pass  # the connection is gone: the server rolled the transaction back itself
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The registry connection failed under a unit of work (terminated, reset, locked, pool timeout)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+    return isinstance(exc, sa_exc.TimeoutError)
+
+
+def as_utc(value: dt.datetime | None, *, pointer: str | None = None) -> dt.datetime | None:
+    """Timestamps without an offset are read as UTC (documented in the README); one that leaves the
+    years 1 to 9999 once in UTC (0001-01-01T00:00+05:00) is a 422."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    try:
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise Invalid(f"{value.isoformat()} is outside the years 1 to 9999 in UTC", pointer=pointer, code=ErrorCode.INVALID_FIELD) from None

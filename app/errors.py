@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
     CONFLICTING_PARAMETERS = "CONFLICTING_PARAMETERS"
     INTERNAL = "INTERNAL"
     NOT_FOUND = "NOT_FOUND"
@@ -38,6 +39,7 @@ class ErrorCode(StrEnum):
     # authentication and rights
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    REFERENCE_FORBIDDEN = "REFERENCE_FORBIDDEN"
     # registry objects
     DOMAIN_EXISTS = "DOMAIN_EXISTS"
     DOMAIN_NOT_FOUND = "DOMAIN_NOT_FOUND"
@@ -84,6 +86,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_DIMENSION = "UNKNOWN_DIMENSION"
     AMBIGUOUS_DIMENSION = "AMBIGUOUS_DIMENSION"
     INVALID_EXPRESSION = "INVALID_EXPRESSION"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
     FORBIDDEN_FUNCTION = "FORBIDDEN_FUNCTION"
     INVALID_TIME_COLUMN = "INVALID_TIME_COLUMN"
     NO_TIME_COLUMN = "NO_TIME_COLUMN"
@@ -220,6 +223,29 @@ class SourceError(AppError):
     status, code = 502, ErrorCode.SOURCE_ERROR
 
 
+class Internal(AppError):
+    """A failure Yardstick did not foresee: the request id names it in the server log."""
+
+    status, code = 500, ErrorCode.INTERNAL
+
+    def __init__(self) -> None:
+        super().__init__("an internal error occurred; the request id names it in the server log")
+
+
+class RegistryUnavailable(AppError):
+    """The registry database cannot be reached (connection lost, refused, pool exhausted): retry shortly."""
+
+    status, code = 503, ErrorCode.REGISTRY_UNAVAILABLE
+
+    def __init__(self, message: str = "the registry database is not reachable; retry shortly", retry_after: int = 1) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+def malformed_json(reason: str) -> Invalid:
+    """The body is not JSON (not UTF-8, or not parseable): the same 422 on every route."""
+    return Invalid(f"body: {reason}", pointer="", code=ErrorCode.MALFORMED_JSON)
+
+
 class ErrorDetail(BaseModel):
     code: ErrorCode
     message: str
@@ -267,7 +293,14 @@ def invalid_from_pydantic(errors: list[dict[str, Any]], *, skip: frozenset[str] 
     for err in errors:
         loc = tuple(part for part in err.get("loc", ()) if part not in skip)
         kind = err.get("type", "")
-        code = PYDANTIC_CODES.get(kind, ErrorCode.INVALID_FIELD)
-        problems.append({"pointer": pointer_of(loc), "code": code, "message": err.get("msg", "")})
+        # A validator that raised an error with its own code and fragment (an expression check) keeps them.
+        raised = (err.get("ctx") or {}).get("error")
+        own = getattr(raised, "code", None)
+        code = own if isinstance(own, ErrorCode) else PYDANTIC_CODES.get(kind, ErrorCode.INVALID_FIELD)
+        problem = {"pointer": pointer_of(loc), "code": code, "message": err.get("msg", "")}
+        if isinstance(getattr(raised, "fragment", None), str):
+            problem["fragment"] = raised.fragment
+        problems.append(problem)
     first = problems[0] if problems else {"pointer": "", "code": ErrorCode.INVALID_FIELD, "message": "invalid"}
-    return Invalid(f"{first['pointer'] or 'body'}: {first['message']}", pointer=first["pointer"], code=first["code"], details={"errors": problems})
+    extra = {"fragment": first["fragment"]} if "fragment" in first else {}
+    return Invalid(f"{first['pointer'] or 'body'}: {first['message']}", pointer=first["pointer"], code=first["code"], details={**extra, "errors": problems})

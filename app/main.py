@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -17,17 +16,17 @@ from app.api.rest import admin, audit, catalog, governance, health, kpi, query, 
 from app.config import Settings, get_settings
 from app.db import Database
 from app.engines import EnginePool
-from app.errors import AppError, ErrorCode, invalid_from_pydantic
+from app.errors import AppError, ErrorCode, invalid_from_pydantic, malformed_json
 from app.governance import delivery
 from app.kpi.answers import ANSWER_EXTRAS
 from app.ops.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY, Idempotency
-from app.ops.middleware import BodyLimit, RefuseNul, RequestContext, Telemetry
+from app.ops.middleware import BodyLimit, KeyRequired, Options, RefuseNul, RequestContext, Telemetry, allowed_methods
 from app.query.service import QueryService
 from app.reach import Reach
 
-log = logging.getLogger("yardstick")
-
 HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 406: ErrorCode.NOT_ACCEPTABLE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE}
+# What production mode answers only with an API key (docs/roles.md); /healthz and /readyz stay open for probes.
+KEYED_IN_PRODUCTION = ("/openapi.json", "/docs", "/redoc", "/graphql", "/metrics")
 
 
 def _error(status: int, code: ErrorCode, message: str, details=None, headers=None) -> JSONResponse:
@@ -45,13 +44,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(err.status, err.code, err.message, err.details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR), str(exc.detail), headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return await app_error(request, malformed_json("not UTF-8"))  # the framework's "error parsing the body"
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request.app.router.routes, request.scope))}
+        return _error(exc.status_code, HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR), str(exc.detail), headers=headers)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _error(500, ErrorCode.INTERNAL, "an internal error occurred; the request id names it in the server log")
+    # Nothing handles Exception here: RequestContext (app/ops/middleware.py) answers it, inside the
+    # middleware, so the answer carries the request id and the connection stays open.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -97,8 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.mount(app)
     docs.require_bearer(app)
     openapi.install(app, idempotency_key_length=MAX_IDEMPOTENCY_KEY)
-    app.add_middleware(Idempotency, db=db)
+    authenticate = app.state.callers.from_header
+    app.add_middleware(Idempotency, db=db, authenticate=authenticate)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.environment == "production":
+        app.add_middleware(KeyRequired, authenticate=authenticate, paths=KEYED_IN_PRODUCTION, graphql="/graphql")
+    app.add_middleware(Options)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestContext, telemetry=app.state.telemetry)
     return app

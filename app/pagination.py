@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from app.db import MAX_INTEGER
 from app.errors import ErrorCode, Invalid
 
 
@@ -20,6 +21,8 @@ def decode_cursor(cursor: str | None, expected: type) -> Any:
         value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, UnicodeDecodeError):
         value = None
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER):
+        value = None  # a position is a registry id or sequence: 0 to 2^63 - 1
     if not isinstance(value, expected):
         raise Invalid("the cursor is not one this service issued", pointer="cursor", code=ErrorCode.INVALID_CURSOR)
     return value

@@ -7,13 +7,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
 from app.auth.principal import Caller
 from app.config import Settings
-from app.db import Database
+from app.db import MAX_INTEGER, Database
 from app.singleflight import SingleFlight
 
 
@@ -37,9 +37,7 @@ async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def current_caller(request: Request) -> Caller:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    caller = await request.app.state.callers.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+    caller = await request.app.state.callers.from_header(request.headers.get("authorization", ""))
     request.state.caller = caller.name
     return caller
 
@@ -60,6 +58,11 @@ AuditorCaller = Annotated[Caller, Depends(auditor_caller)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=500)]
+# Registry integers are 64-bit: a larger one in a path or query is a 422, never a failed bind.
+RowId = Annotated[int, Path(ge=1, le=MAX_INTEGER)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_INTEGER)]
+FromVersion = Annotated[int, Query(alias="from", ge=1, le=MAX_INTEGER)]
+ToVersion = Annotated[int, Query(ge=1, le=MAX_INTEGER)]
 
 
 class CallerCache:
@@ -73,6 +76,11 @@ class CallerCache:
         self.db, self.ttl = db, ttl
         self._known: dict[str, tuple[float, Caller]] = {}
         self._verifying = SingleFlight()
+
+    async def from_header(self, header: str) -> Caller:
+        """The caller an `Authorization: Bearer <key>` header names; Unauthenticated otherwise."""
+        scheme, _, token = header.partition(" ")
+        return await self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
 
     async def authenticate(self, token: str | None) -> Caller:
         now = time.monotonic()

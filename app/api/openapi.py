@@ -2,8 +2,9 @@
 
 Operation ids are the camelCase of each route's name (`list_metrics` -> `listMetrics`). What
 the middleware answers before a route runs is added to the generated document here: a body
-that cannot be read (400) or is too large (413) on every operation that takes one, and the
-Idempotency-Key header on every POST.
+that cannot be read (400) or is too large (413) on every operation that takes one, the
+Idempotency-Key header (and its 409) on every POST, and 503 REGISTRY_UNAVAILABLE wherever a key
+is checked (checking it needs the registry).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ def idempotency_key(max_length: int) -> dict[str, Any]:
         "in": "header",
         "required": False,
         "schema": {"type": "string", "minLength": 1, "maxLength": max_length},
-        "description": "the same key and body replay the first successful answer (header Idempotent-Replayed: true); "
-                       "the same key with another body is a 422 IDEMPOTENCY_KEY_REUSED",
+        "description": "the same key and body, from the same principal calling with a live key, replay the first successful "
+                       "answer (header Idempotent-Replayed: true) without its secrets: a replayed key creation answers the "
+                       "ids, not the api_key, which is shown once. Concurrent requests with one key run once: the others "
+                       "wait for its answer, or answer 409 IDEMPOTENCY_IN_PROGRESS (Retry-After) after 10 s. The same key "
+                       "with another body is a 422 IDEMPOTENCY_KEY_REUSED; a request that fails can be retried with its key.",
     }
 
 
@@ -41,7 +45,8 @@ def _error(status: int) -> dict[str, Any]:
 
 
 def add_middleware_contract(document: dict[str, Any], idempotency_key_length: int) -> dict[str, Any]:
-    """400 and 413 where a body is read, Idempotency-Key on POSTs (idempotent: safe to apply twice)."""
+    """400 and 413 where a body is read, Idempotency-Key and 409 on POSTs (idempotent: safe to apply
+    twice), 503 on operations that check a key."""
     document.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = idempotency_key(idempotency_key_length)
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
@@ -49,9 +54,12 @@ def add_middleware_contract(document: dict[str, Any], idempotency_key_length: in
                 for status in ("400", "413"):
                     operation["responses"].setdefault(status, _error(int(status)))
             if method == "post":
+                operation["responses"].setdefault("409", _error(409))
                 parameters = operation.setdefault("parameters", [])
                 if IDEMPOTENCY_REF not in parameters:
                     parameters.append(IDEMPOTENCY_REF)
+            if operation.get("security") != []:
+                operation["responses"].setdefault("503", _error(503))
     return document
 
 

@@ -22,6 +22,8 @@ class DomainIn(Strict):
 
 
 class DomainOut(BaseModel):
+    """A department or business area that owns definitions."""
+
     name: str
     description: str
     created_at: dt.datetime
@@ -63,10 +65,17 @@ class KeyOut(BaseModel):
     revoked_at: dt.datetime | None
 
 
-class PrincipalOut(BaseModel):
+class PrincipalRef(BaseModel):
+    """A registered principal, as a metric's owner names it."""
+
     name: str
     display_name: str
     kind: str
+
+
+class PrincipalOut(PrincipalRef):
+    """A person or system with API keys and roles (admin only)."""
+
     roles: list[RoleGrantOut]
     keys: list[KeyOut]
 
@@ -77,8 +86,8 @@ class KeyIn(Strict):
 
 class KeyCreated(BaseModel):
     id: str
-    api_key: str = Field(description="shown once; only its hash is stored")
+    api_key: str | None = Field(default=None, description="shown once, in the first answer; only its hash is stored, so an Idempotency-Key replay answers without it")
 
 
 class PrincipalCreated(PrincipalOut):
-    api_key: str = Field(description="shown once; only its hash is stored")
+    api_key: str | None = Field(default=None, description="shown once, in the first answer; only its hash is stored, so an Idempotency-Key replay answers without it")

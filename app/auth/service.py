@@ -81,8 +81,15 @@ async def domain_exists(session: AsyncSession, name: str) -> bool:
 
 
 async def require_domain(session: AsyncSession, name: str, pointer: str) -> None:
+    """A domain a body names (a reference): 422 UNKNOWN_DOMAIN when it is not registered."""
     if not await domain_exists(session, name):
         raise Invalid(f"domain '{name}' is not registered", pointer=pointer, code=ErrorCode.UNKNOWN_DOMAIN)
+
+
+async def find_domain(session: AsyncSession, name: str) -> None:
+    """A domain a path names (the resource): 404 DOMAIN_NOT_FOUND when it is not registered."""
+    if not await domain_exists(session, name):
+        raise NotFound(f"domain '{name}' not found", code=ErrorCode.DOMAIN_NOT_FOUND)
 
 
 # --- principals ----------------------------------------------------------------------------

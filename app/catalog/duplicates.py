@@ -17,39 +17,43 @@ from app.errors import Conflict, ErrorCode, Invalid
 LIVE = ("draft", "in_review", "published", "deprecated")
 
 
-async def equivalents(session: AsyncSession, definition: Any) -> list[str]:
-    """Keys of live metrics (other than this one) that compute the same thing."""
+async def equivalents(session: AsyncSession, definition: Any) -> list[tuple[str, str]]:
+    """(key, domain) of live metrics (other than this one) that compute the same thing."""
     value = fingerprint(definition)
     if value is None:
         return []
-    query = select(Entity.key).where(
+    query = select(Entity.key, Entity.domain).where(
         Entity.kind == "metric", Entity.fingerprint == value, Entity.key != definition.key, Entity.status.in_(LIVE)
-    )
-    return sorted((await session.scalars(query)).all())
+    ).order_by(Entity.key)
+    return [(row.key, row.domain) for row in await session.execute(query)]
 
 
-async def refuse(session: AsyncSession, definition: Any, allow_reason: str | None) -> dict[str, Any]:
+async def refuse(session: AsyncSession, caller: Caller, definition: Any, allow_reason: str | None) -> dict[str, Any]:
     """Check a metric being created or changed against the library; answers what the audit event notes.
 
-    Where the domain refuses duplicates, an equivalent is a 409 DUPLICATE_METRIC naming the existing
-    metrics unless the request allows it with a reason; elsewhere the equivalence is only recorded.
+    Where the domain refuses duplicates, an equivalent the caller may read is a 409 DUPLICATE_METRIC
+    naming it unless the request allows it with a reason. Equivalents in domains the caller cannot read
+    are never named to the caller and do not refuse (that would tell they exist); the audit event,
+    which only auditors read, records them all.
     """
-    existing = await equivalents(session, definition)
-    if not existing:
+    found = await equivalents(session, definition)
+    if not found:
         return {}
+    existing = [key for key, _ in found]
+    readable = [key for key, domain in found if caller.can_read(domain)]
     if allow_reason is not None:
         return {"allowed_duplicate": {"existing": existing, "reason": allow_reason}}
-    if await lifecycle.refuses_duplicates(session, definition.domain):
+    if readable and await lifecycle.refuses_duplicates(session, definition.domain):
         raise Conflict(
-            f"metric '{definition.key}' computes the same as '{existing[0]}'; reuse it, or send allow_duplicate with a duplicate_reason",
-            code=ErrorCode.DUPLICATE_METRIC, details={"existing": existing},
+            f"metric '{definition.key}' computes the same as '{readable[0]}'; reuse it, or send allow_duplicate with a duplicate_reason",
+            code=ErrorCode.DUPLICATE_METRIC, details={"existing": readable},
         )
     return {"equivalent_to": existing}
 
 
 def allow_reason(allow: Any, reason: Any) -> str | None:
     """Read the request-level `allow_duplicate` / `duplicate_reason` fields; a reason is required."""
-    if allow in (None, False):
+    if allow is None or allow is False:  # not `in (None, False)`: 0 == False
         return None
     if allow is not True:
         raise Invalid("allow_duplicate is true or false", pointer="/allow_duplicate", code=ErrorCode.INVALID_FIELD)

@@ -105,14 +105,14 @@ def _policy_out(domain: str, row: DomainPolicy | None) -> PolicyOut:
 
 async def get_policy(session: AsyncSession, caller: Caller, domain: str) -> PolicyOut:
     caller.require_read(domain)
-    await auth.require_domain(session, domain, "domain")
+    await auth.find_domain(session, domain)
     return _policy_out(domain, await session.get(DomainPolicy, domain))
 
 
 async def set_policy(session: AsyncSession, caller: Caller, domain: str, body: PolicyIn) -> PolicyOut:
     """Admins set a domain's switches; fields left out keep their value. Audited when something changes."""
     caller.require_admin()
-    await auth.require_domain(session, domain, "domain")
+    await auth.find_domain(session, domain)
     row = await session.get(DomainPolicy, domain)
     before = _policy_out(domain, row)
     if row is None:

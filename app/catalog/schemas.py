@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, create_model
 
 from app.compiler.definitions import CumulativeMetric, DatasetDef, DerivedMetric, MetricDef, RatioMetric, SimpleMetric
 from app.declared import declared_as
@@ -25,6 +25,8 @@ class Strict(BaseModel):
 
 
 class EntityOut(BaseModel):
+    """A versioned definition (dataset, metric, target or scorecard), answered at one version."""
+
     kind: str
     key: str
     domain: str
@@ -39,14 +41,20 @@ class EntityOut(BaseModel):
 
 
 class DatasetOut(EntityOut):
+    """A dataset: one table on a source, described semantically."""
+
     definition: Annotated[dict[str, Any], declared_as(DatasetDef)]
 
 
 class MetricOut(EntityOut):
+    """A governed metric definition."""
+
     definition: Annotated[dict[str, Any], declared_as(MetricDef)]
 
 
 class VersionOut(BaseModel):
+    """One immutable version of a definition."""
+
     version: int
     author: str
     change_note: str
@@ -55,6 +63,8 @@ class VersionOut(BaseModel):
 
 
 class Change(BaseModel):
+    """One changed field between two versions."""
+
     path: str = Field(description="JSON pointer of the changed field")
     op: str = Field(description="add | remove | replace")
     before: Any = None
@@ -63,6 +73,8 @@ class Change(BaseModel):
 
 
 class DiffOut(BaseModel):
+    """The field-level changes between two versions of a definition."""
+
     key: str
     from_version: int
     to_version: int
@@ -70,17 +82,21 @@ class DiffOut(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, in a stable order."""
+
     items: list[T]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
 
 
 
 class PolicyIn(Strict):
-    review_required: bool | None = Field(default=None, description="changes to published definitions become proposals")
-    refuse_duplicates: bool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
+    review_required: StrictBool | None = Field(default=None, description="changes to published definitions become proposals")
+    refuse_duplicates: StrictBool | None = Field(default=None, description="refuse metrics equivalent to an existing one (409 DUPLICATE_METRIC)")
 
 
 class PolicyOut(BaseModel):
+    """A domain's review policy."""
+
     domain: str
     review_required: bool
     refuse_duplicates: bool
@@ -97,6 +113,8 @@ class RetireIn(Strict):
 
 
 class LifecycleOut(BaseModel):
+    """Where a definition stands in its lifecycle (draft, in_review, published, deprecated, retired)."""
+
     kind: str
     key: str
     status: str
@@ -107,6 +125,8 @@ class LifecycleOut(BaseModel):
 
 
 class ResolutionWarning(BaseModel):
+    """A definition a query used that is not simply published (deprecated, draft, in review)."""
+
     code: str
     metric: str
     message: str
@@ -115,6 +135,8 @@ class ResolutionWarning(BaseModel):
 
 
 class DuplicateGroup(BaseModel):
+    """Metrics whose calculations are equivalent after normalisation."""
+
     fingerprint: str
     metrics: list[str]
 
@@ -131,7 +153,7 @@ class StatusOption(BaseModel):
 
 
 class DuplicateOptions(BaseModel):
-    allow_duplicate: bool | None = Field(default=None, description="accept a metric equivalent to an existing one")
+    allow_duplicate: StrictBool | None = Field(default=None, description="accept a metric equivalent to an existing one")
     duplicate_reason: Reason | None = Field(default=None, description="why the duplicate is wanted; required with allow_duplicate")
 
 

@@ -23,7 +23,7 @@ from app.catalog.schemas import DiffOut, EntityOut, VersionOut
 from app.compiler import validate
 from app.compiler.definitions import DatasetDef
 from app.db import utcnow
-from app.errors import Conflict, ErrorCode, Invalid, NotFound, PreconditionFailed, PreconditionRequired
+from app.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from app.pagination import decode_cursor, next_cursor
 from app.sources.service import source_exists
 
@@ -128,7 +128,9 @@ async def dataset_closure(session: AsyncSession, names: set[str], *, as_of: dt.d
     return found
 
 
-async def check_references(session: AsyncSession, kind: Kind, definition: Any) -> None:
+async def check_references(session: AsyncSession, caller: Caller, kind: Kind, definition: Any) -> None:
+    """The definition's references resolve and validate, and its author may read each of them:
+    a domain's definitions cannot be used to read another domain's values."""
     await auth.require_domain(session, definition.domain, "/domain")
     if kind.check is not None:
         await kind.check(session, definition)
@@ -136,13 +138,46 @@ async def check_references(session: AsyncSession, kind: Kind, definition: Any) -
     if kind is DATASET:
         if not await source_exists(session, definition.source):
             raise Invalid(f"source '{definition.source}' is not registered", pointer="/source", code=ErrorCode.UNKNOWN_SOURCE)
+        joined = await dataset_closure(session, {j.dataset for j in definition.joins})
+        for i, join in enumerate(definition.joins):
+            if join.dataset in joined:
+                _require_reference(caller, "dataset", join.dataset, joined[join.dataset].domain, f"/joins/{i}/dataset")
+        await _require_table_readable(session, caller, definition)
         validate.validate_dataset(definition, await _load_datasets(session, {j.dataset for j in definition.joins}))
         return
     metrics = await metric_closure(session, set(definition.references()))
+    for ref in definition.references():
+        if ref in metrics and ref != definition.key:
+            _require_reference(caller, "metric", ref, metrics[ref].domain, "/" + _reference_field(definition))
     metric_defs = {k: v.definition for k, v in metrics.items() if k != definition.key}
     dataset_names = {m.dataset for m in [definition, *metric_defs.values()] if getattr(m, "dataset", None)}
-    datasets = {k: v.definition for k, v in (await dataset_closure(session, dataset_names)).items()}
-    validate.validate_metric(definition, datasets, metric_defs)
+    loaded = await dataset_closure(session, dataset_names)
+    if getattr(definition, "dataset", None) in loaded:
+        _require_reference(caller, "dataset", definition.dataset, loaded[definition.dataset].domain, "/dataset")
+    validate.validate_metric(definition, {k: v.definition for k, v in loaded.items()}, metric_defs)
+
+
+def _reference_field(definition: Any) -> str:
+    """The field of a metric definition that holds its references (for the error pointer)."""
+    return {"ratio": "numerator", "derived": "expr", "cumulative": "base"}.get(definition.type, "dataset")
+
+
+def _require_reference(caller: Caller, kind: str, key: str, domain: str, pointer: str) -> None:
+    """403 when the author cannot read what the definition references (named: the author named it)."""
+    if not caller.can_read(domain):
+        raise Forbidden(f"{kind} '{key}' belongs to a domain you cannot read; a definition may only use what its author may read",
+                        code=ErrorCode.REFERENCE_FORBIDDEN, details={"pointer": pointer})
+
+
+async def _require_table_readable(session: AsyncSession, caller: Caller, definition: DatasetDef) -> None:
+    """A table already registered by another domain's dataset is that domain's data: only its readers may
+    register another dataset over it (the other domain is not named)."""
+    for entity, revision in await repo.current_of_kinds(session, ["dataset"]):
+        if entity.key == definition.name or entity.domain == definition.domain or caller.can_read(entity.domain):
+            continue
+        other = PARSED.get(DATASET, revision.content_hash, revision.content)
+        if other.source == definition.source and other.table.casefold() == definition.table.casefold():
+            raise Forbidden("this table belongs to a domain you cannot read", code=ErrorCode.REFERENCE_FORBIDDEN, details={"pointer": "/table"})
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -155,9 +190,9 @@ def _review_required_error(kind: Kind, key: str) -> Conflict:
     )
 
 
-async def _duplicates(session: AsyncSession, kind: Kind, definition: Any, allow_duplicate: str | None) -> dict[str, Any]:
+async def _duplicates(session: AsyncSession, caller: Caller, kind: Kind, definition: Any, allow_duplicate: str | None) -> dict[str, Any]:
     """Refuse an equivalent of an existing metric unless allowed; answers what to add to the audit event."""
-    return await duplicates.refuse(session, definition, allow_duplicate) if kind is METRIC else {}
+    return await duplicates.refuse(session, caller, definition, allow_duplicate) if kind is METRIC else {}
 
 
 async def create(
@@ -174,8 +209,8 @@ async def create(
         raise Conflict(f"{kind.name} '{key}' exists; change it with PATCH", code=ErrorCode.exists(kind.name))
     if status == lifecycle.PUBLISHED and kind.name in lifecycle.GOVERNED_KINDS and await lifecycle.review_required(session, definition.domain):
         raise _review_required_error(kind, key)
-    await check_references(session, kind, definition)
-    extra = await _duplicates(session, kind, definition, allow_duplicate)
+    await check_references(session, caller, kind, definition)
+    extra = await _duplicates(session, caller, kind, definition, allow_duplicate)
     if status != lifecycle.PUBLISHED:
         extra["status"] = status
     content = kind.dump(definition)
@@ -216,21 +251,6 @@ def _check_if_match(if_match: str | None, current: int) -> None:
             f"the definition changed since you read it; the current version is {current}",
             code=ErrorCode.STALE_VERSION, details={"current_version": current, "etag": etag(current)},
         )
-
-
-async def update(
-    session: AsyncSession, caller: Caller, kind: Kind, key: str, patch: Any, *, if_match: str | None, change_note: str = "",
-    allow_duplicate: str | None = None,
-) -> tuple[EntityOut, bool]:
-    """Append version N+1 (or nothing, when the content is unchanged); answer it and whether it changed.
-
-    Where the domain requires review of published definitions this refuses (409 REVIEW_REQUIRED);
-    `app.governance.proposals.patch` turns such a change into a proposal instead.
-    """
-    entity, current, definition = await prepare_update(session, caller, kind, key, patch, if_match=if_match)
-    if await lifecycle.needs_review(session, entity) and sha256_of(kind.dump(definition)) != current.content_hash:
-        raise _review_required_error(kind, key)
-    return await append(session, caller, kind, entity, current, definition, change_note, allow_duplicate=allow_duplicate)
 
 
 async def prepare_update(
@@ -291,8 +311,8 @@ async def append(
     content_hash = sha256_of(content)
     if content_hash == current.content_hash:
         return _out(kind, entity, current), False
-    await check_references(session, kind, definition)
-    extra = {**(audit_extra or {}), **await _duplicates(session, kind, definition, allow_duplicate)}
+    await check_references(session, caller, kind, definition)
+    extra = {**(audit_extra or {}), **await _duplicates(session, caller, kind, definition, allow_duplicate)}
     now = utcnow()
     version = entity.current_version + 1
     revision = Revision(entity_id=entity.id, version=version, content=content, content_hash=content_hash, author=author or caller.name, change_note=change_note, created_at=now)

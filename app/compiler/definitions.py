@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
 
 from app.compiler.expressions import derived_references
 from app.names import Expr, Label, MetricKey, Name, TableName, Text
@@ -27,7 +27,7 @@ class Strict(BaseModel):
 class DatasetColumn(Strict):
     name: Name
     type: ColumnType
-    dimension: bool = False
+    dimension: StrictBool = False
     label: Label | None = None
     description: Text | None = None
 
@@ -145,6 +145,12 @@ class RatioMetric(MetricBase):
 class DerivedMetric(MetricBase):
     type: Literal["derived"]
     expr: Expr
+
+    @field_validator("expr")
+    @classmethod
+    def _references_written_right(cls, expr: str) -> str:
+        derived_references(expr)  # {domain.metric} references only: a quote, stray brace or capital is refused here
+        return expr
 
     def references(self) -> list[str]:
         return derived_references(self.expr)

@@ -8,6 +8,9 @@ Parsed ASTs are cached by (kind, text) and shared: callers must copy before muta
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import math
 import re
 from functools import lru_cache
 
@@ -110,6 +113,51 @@ def _check_node(node: exp.Expression, allowed: tuple[type[exp.Expression], ...])
         raise ExpressionError("DATE_DIFF takes 'second', 'minute', 'hour' or 'day'", _fragment(node))
     if isinstance(node, exp.Literal) and node.is_string and "\x00" in node.this:
         raise ExpressionError("NUL characters are not allowed", "\\x00")
+    _check_values(node)
+
+
+MAX_DECIMAL_PRECISION = 38
+MAX_ROUND_DIGITS = 38
+_LITERAL_PARSERS = {
+    exp.DataType.Type.DATE: dt.date.fromisoformat,
+    exp.DataType.Type.TIMESTAMP: dt.datetime.fromisoformat,
+    **dict.fromkeys((exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT), int),
+    **dict.fromkeys((exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL), decimal.Decimal),
+}
+
+
+def _integer(node: exp.Expression | None) -> int | None:
+    """The value of an integer literal (optionally negated), else None."""
+    negate = isinstance(node, exp.Neg)
+    node = node.this if negate else node
+    if not isinstance(node, exp.Literal) or node.is_string or not re.fullmatch(r"\d{1,6}", node.this):
+        return None
+    return -int(node.this) if negate else int(node.this)
+
+
+def _check_values(node: exp.Expression) -> None:
+    """Constants every engine would refuse at run time are refused at registration: a definition
+    that parses must also run (type bounds, calendar dates, finite numbers)."""
+    if isinstance(node, exp.Literal) and not node.is_string and not math.isfinite(float(node.this)):
+        raise ExpressionError("numbers must be finite", _fragment(node))
+    if isinstance(node, exp.DataType) and node.expressions:
+        params = [_integer(p.this if isinstance(p, exp.DataTypeParam) else p) for p in node.expressions]
+        precision, scale = (params + [0])[:2]
+        if (node.this != exp.DataType.Type.DECIMAL or len(params) > 2 or precision is None or scale is None
+                or not 1 <= precision <= MAX_DECIMAL_PRECISION or not 0 <= scale <= precision):
+            raise ExpressionError(f"a type takes parameters only as DECIMAL(p, s) with 1 <= p <= {MAX_DECIMAL_PRECISION} and 0 <= s <= p",
+                                  _fragment(node.parent or node))
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:
+        digits = _integer(node.args["decimals"])
+        if digits is None or abs(digits) > MAX_ROUND_DIGITS:
+            raise ExpressionError(f"ROUND takes a whole number of digits between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}", _fragment(node))
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        parse = _LITERAL_PARSERS.get(node.to.this)
+        if parse is not None:
+            try:
+                parse(node.this.this.strip())
+            except (ValueError, ArithmeticError):
+                raise ExpressionError(f"'{node.this.this[:40]}' is not a valid {node.to.this.value}", _fragment(node)) from None
 
 
 def _check(tree: exp.Expression, allowed: tuple[type[exp.Expression], ...]) -> exp.Expression:

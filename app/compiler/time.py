@@ -46,13 +46,18 @@ def comparison_step(comparison: str, grain: str) -> Step:
 
 
 def shift_date(value: dt.date, n: int, unit: str) -> dt.date:
-    """Add n days or months; months clamp to the month's end like PostgreSQL and DuckDB."""
-    if unit == "day":
-        return value + dt.timedelta(days=n)
-    months = value.year * 12 + value.month - 1 + n
-    year, month = divmod(months, 12)
-    day = min(value.day, calendar.monthrange(year, month + 1)[1])
-    return value.replace(year=year, month=month + 1, day=day)
+    """Add n days or months; months clamp to the month's end like PostgreSQL and DuckDB. A shift
+    (a comparison, a window, an offset) that leaves the years 1 to 9999 is a 422."""
+    try:
+        if unit == "day":
+            return value + dt.timedelta(days=n)
+        months = value.year * 12 + value.month - 1 + n
+        year, month = divmod(months, 12)
+        day = min(value.day, calendar.monthrange(year, month + 1)[1])
+        return value.replace(year=year, month=month + 1, day=day)
+    except (OverflowError, ValueError):
+        raise Invalid(f"{value.isoformat()} shifted by {n} {unit}s leaves the years 1 to 9999: narrow the time range",
+                      pointer="/time", code=ErrorCode.INVALID_QUERY) from None
 
 
 def _fn(name: str, *args: exp.Expression) -> exp.Expression:

@@ -41,6 +41,7 @@ def validate_dataset(ds: DatasetDef, datasets: Mapping[str, DatasetDef]) -> None
             if qualifier not in (None, ds.name) or ds.column(name) is None:
                 raise Invalid(f"computed dimension '{dim.name}' uses '{name}', not a declared column of '{ds.name}'",
                               pointer=pointer, code=ErrorCode.UNKNOWN_COLUMN)
+        _check_text_operators(tree, ds, {}, pointer)
     for i, join in enumerate(ds.joins):
         target = ds if join.dataset == ds.name else datasets.get(join.dataset)
         if target is None:
@@ -88,12 +89,33 @@ def _validate_simple(m: SimpleMetric, datasets: Mapping[str, DatasetDef]) -> Non
         raise Invalid(f"dataset '{m.dataset}' is not registered", pointer="/dataset", code=ErrorCode.UNKNOWN_DATASET)
     qualify_measure(_parsed(parse_measure, m.measure, "/measure"), ds, "/measure")
     if m.filter:
-        qualify_row_expr(_parsed(parse_filter, m.filter, "/filter"), Scope(ds, datasets), "/filter")
+        tree = _parsed(parse_filter, m.filter, "/filter")
+        qualify_row_expr(tree, Scope(ds, datasets), "/filter")
+        _check_text_operators(tree, ds, datasets, "/filter")
     if m.time_column:
         col = ds.column(m.time_column)
         if col is None or col.type not in TIME_TYPES:
             raise Invalid(f"time_column '{m.time_column}' must be a date or timestamp column of '{ds.name}'",
                           pointer="/time_column", code=ErrorCode.INVALID_TIME_COLUMN)
+
+
+def _column_type(column: exp.Column, ds: DatasetDef, datasets: Mapping[str, DatasetDef]) -> str | None:
+    """The declared type of a column or computed dimension an expression names (None if unknown)."""
+    owner = ds if column.table in ("", ds.name) else datasets.get(column.table)
+    if owner is None:
+        return None
+    declared = owner.column(column.name) or next((d for d in owner.dimensions if d.name == column.name), None)
+    return declared.type if declared is not None else None
+
+
+def _check_text_operators(tree: exp.Expression, ds: DatasetDef, datasets: Mapping[str, DatasetDef], pointer: str) -> None:
+    """LIKE and ILIKE compare text: on a number, date or boolean column every engine refuses the query."""
+    for node in tree.find_all(exp.Like, exp.ILike):
+        if isinstance(node.this, exp.Column):
+            kind = _column_type(node.this, ds, datasets)
+            if kind is not None and kind != "string":
+                raise Invalid(f"{type(node).__name__.upper()} needs a string column; '{node.this.name}' is {kind}",
+                              pointer=pointer, code=ErrorCode.TYPE_MISMATCH, details={"fragment": node.sql()[:200]})
 
 
 def _cycle(key: str, metrics: Mapping[str, MetricDef], stack: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -16,14 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import asyncpg
 
 from app.engines.base import Engine, Result, row_limit_exceeded
-from app.errors import (
-    AppError,
-    ErrorCode,
-    Invalid,
-    QueryTimeout,
-    SourceError,
-    SourceUnavailable,
-)
+from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, SourceUnavailable
 from app.reach import POSTGRES_PORT, Reach, Target
 
 CONNECT_TIMEOUT = 10.0

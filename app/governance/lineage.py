@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Caller
+from app.catalog import lifecycle
 from app.catalog import repository as repo
 from app.catalog.kinds import DATASET, METRIC, PARSED
 from app.catalog.models import Entity
+from app.catalog.schemas import LifecycleOut
 from app.compiler.expressions import column_refs, parse_filter, parse_measure
 from app.errors import ErrorCode, NotFound
 from app.governance.schemas import Edge, ImpactItem, ImpactOut, LineageOut, Node
@@ -66,14 +68,22 @@ async def load(session: AsyncSession) -> Library:
     return lib
 
 
-def _node(lib: Library, node_id: str, caller: Caller) -> Node:
+def _node(lib: Library, node_id: str) -> Node:
     kind, key = node_id.split(":", 1)
     entity = lib.entities.get(node_id)
     if entity is None:
         return Node(id=node_id, kind=kind, key=key)
-    visible = caller.can_read(entity.domain)
-    return Node(id=node_id, kind=kind, key=key, domain=entity.domain, owner=entity.owner if visible else None,
-                status=entity.status, version=entity.current_version)
+    return Node(id=node_id, kind=kind, key=key, domain=entity.domain, owner=entity.owner, status=entity.status, version=entity.current_version)
+
+
+def _visible(lib: Library, caller: Caller, node_id: str) -> bool:
+    """Definitions in a readable domain, and a column with its dataset (a source shows only through
+    an edge to a readable dataset)."""
+    kind, key = node_id.split(":", 1)
+    if kind == "column":
+        node_id = "dataset:" + key.split(".", 1)[0]
+    entity = lib.entities.get(node_id)
+    return kind == "source" or entity is None or caller.can_read(entity.domain)
 
 
 def _root(lib: Library, caller: Caller, kind: str, key: str) -> str:
@@ -133,22 +143,28 @@ async def lineage(session: AsyncSession, caller: Caller, kind: str, key: str) ->
         _upstream(lib, root, edges)
     for node, (_, via) in downstream(lib, root).items():
         edges.add((via, node, RELATION[node.split(":", 1)[0]]))
-    ids = {root} | {s for s, _, _ in edges} | {t for _, t, _ in edges}
+    shown = {(s, t, r) for s, t, r in edges if _visible(lib, caller, s) and _visible(lib, caller, t)}
+    ids = {root} | {s for s, _, _ in shown} | {t for _, t, _ in shown}
+    every = {root} | {s for s, _, _ in edges} | {t for _, t, _ in edges}
     return LineageOut(
         root=root,
-        nodes=[_node(lib, i, caller) for i in sorted(ids)],
-        edges=[Edge(source=s, target=t, relation=r) for s, t, r in sorted(edges)],
+        nodes=[_node(lib, i) for i in sorted(ids)],
+        edges=[Edge(source=s, target=t, relation=r) for s, t, r in sorted(shown)],
+        hidden=sum(1 for i in every - ids if i in lib.entities),
     )
 
 
 async def impact(session: AsyncSession, caller: Caller, kind: str, key: str) -> ImpactOut:
     lib = await load(session)
     root = _root(lib, caller, kind, key)
-    items = []
+    items, hidden = [], 0
     for node, (distance, _) in sorted(downstream(lib, root).items(), key=lambda kv: (kv[1][0], kv[0])):
-        n = _node(lib, node, caller)
+        if not _visible(lib, caller, node):
+            hidden += 1
+            continue
+        n = _node(lib, node)
         items.append(ImpactItem(kind=n.kind, key=n.key, domain=n.domain, owner=n.owner, status=n.status, distance=distance))
-    return ImpactOut(root=root, items=items, owners=sorted({i.owner for i in items if i.owner}))
+    return ImpactOut(root=root, items=items, owners=sorted({i.owner for i in items if i.owner}), hidden=hidden)
 
 
 async def live_dependents(session: AsyncSession, kind: str, key: str) -> list[str]:
@@ -156,3 +172,8 @@ async def live_dependents(session: AsyncSession, kind: str, key: str) -> list[st
     lib = await load(session)
     users = lib.users.get(f"{kind}:{key}", set())
     return sorted(u for u in users if not u.startswith("target:") and lib.entities[u].status != "retired")
+
+
+async def retire(session: AsyncSession, caller: Caller, kind: str, key: str, reason: str) -> LifecycleOut:
+    """Retire a deprecated definition unless live definitions still depend on it (409 HAS_DEPENDENTS)."""
+    return await lifecycle.retire(session, caller, kind, key, reason, await live_dependents(session, kind, key))

@@ -57,9 +57,9 @@ async def patch(
     if not await lifecycle.needs_review(session, entity) or sha256_of(content) == current.content_hash:
         answer, _changed = await catalog.append(session, caller, kind, entity, current, definition, change_note, allow_duplicate=allow_duplicate)
         return answer
-    await catalog.check_references(session, kind, definition)
+    await catalog.check_references(session, caller, kind, definition)
     if kind.name == "metric":
-        await duplicates.refuse(session, definition, allow_duplicate)
+        await duplicates.refuse(session, caller, definition, allow_duplicate)
     return out(await _open(session, caller, entity, "change", content, change_note, {"allow_duplicate": allow_duplicate}))
 
 

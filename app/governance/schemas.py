@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, Field, StrictBool, StringConstraints
 
 from app.catalog.schemas import Change, Note, Strict
 from app.compiler.definitions import DatasetDef, MetricDef
@@ -24,6 +24,8 @@ class ProposalReviewIn(Strict):
 
 
 class ProposalOut(BaseModel):
+    """A change or publication waiting for (or closed by) an approver's review."""
+
     id: int
     kind: str
     key: str
@@ -42,6 +44,8 @@ class ProposalOut(BaseModel):
 
 
 class Node(BaseModel):
+    """One node of a lineage graph: a metric, dataset, column, source, target or scorecard."""
+
     id: str = Field(description="kind:key, e.g. metric:sales.gmv, column:orders.amount")
     kind: str
     key: str
@@ -52,18 +56,25 @@ class Node(BaseModel):
 
 
 class Edge(BaseModel):
+    """A dependency between two lineage nodes: `source` feeds `target`."""
+
     source: str = Field(description="id of the upstream node")
     target: str = Field(description="id of the downstream node")
     relation: str
 
 
 class LineageOut(BaseModel):
+    """The upstream and downstream graph of one definition."""
+
     root: str
     nodes: list[Node]
     edges: list[Edge]
+    hidden: int = Field(default=0, description="definitions in the graph in domains the caller cannot read (not named)")
 
 
 class ImpactItem(BaseModel):
+    """A definition downstream of the changed one."""
+
     kind: str
     key: str
     domain: str | None
@@ -73,22 +84,25 @@ class ImpactItem(BaseModel):
 
 
 class ImpactOut(BaseModel):
+    """What a change to one definition reaches, and the owners to tell."""
+
     root: str
     items: list[ImpactItem]
     owners: list[str]
+    hidden: int = Field(default=0, description="dependent definitions in domains the caller cannot read (not named)")
 
 
 class BatchItem(Strict):
     kind: Literal["dataset", "metric"]
     definition: Annotated[dict[str, Any], declared_as(Union[DatasetDef, MetricDef])]
     origin: Annotated[str, StringConstraints(max_length=500)] | None = Field(default=None, description="where it came from (a file name); echoed in errors")
-    allow_duplicate: bool = False
+    allow_duplicate: StrictBool = False
     duplicate_reason: Note = ""
 
 
 class BatchIn(Strict):
     items: list[BatchItem] = Field(max_length=5000)
-    dry_run: bool = False
+    dry_run: StrictBool = False
     change_note: Note = ""
 
 
@@ -109,6 +123,8 @@ class BatchOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    """One accepted change to a dataset, metric, target or scorecard."""
+
     seq: int
     at: dt.datetime
     actor: str
@@ -120,9 +136,11 @@ class ChangeOut(BaseModel):
 
 
 class ChangesPage(BaseModel):
+    """A page of the change feed, in commit order; continue or poll with `after`."""
+
     items: list[ChangeOut]
-    next_cursor: str | None = Field(description="pass as ?after= to continue; null when this page is the end")
-    cursor: str = Field(description="where the feed stands now; poll again with ?after= this")
+    next_cursor: str | None = Field(description="pass as `after` to continue; null when this page is the end")
+    cursor: str = Field(description="where the feed stands now; poll again with `after` set to this")
 
 
 class WebhookIn(Strict):

@@ -102,8 +102,7 @@ async def metric_checks(db: Database, queries: QueryService, caller: Caller, key
 
 async def domain_checks(db: Database, queries: QueryService, caller: Caller, domain: str) -> DomainChecks:
     async with db.session() as session:
-        if not await auth.domain_exists(session, domain):
-            raise NotFound(f"domain '{domain}' not found", code=ErrorCode.DOMAIN_NOT_FOUND)
+        await auth.find_domain(session, domain)
         caller.require_read(domain)
         rows = await catalog_repo.search(session, "metric", domains=None, domain=domain, limit=100_000)
     items = await _run(db, queries, caller, rows)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from app.compiler.definitions import Band, Bands, Strict
 from app.compiler.request import DimensionRef
+from app.kpi import periods
 from app.kpi.periods import PERIOD_PATTERN
 from app.names import Label, MetricKey, Name, Text
 
@@ -40,6 +41,12 @@ class TargetIn(Strict):
     owner: Label
     description: Text = ""
     domain: Name | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _period_in_range(cls, period: str) -> str:
+        periods.parse(period)  # a period ending after 9999-12-31 (9999-Q4) is refused
+        return period
 
     @property
     def key(self) -> str:

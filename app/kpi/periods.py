@@ -37,15 +37,21 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 def parse(text: str) -> Period:
-    """A period from its text; ValueError when it is not one."""
+    """A period from its text; ValueError when it is not one, or does not end by 9999-12-31."""
     if not re.match(PERIOD_PATTERN, text):
         raise ValueError(f"'{text}' is not a period: use 2026-03, 2026-Q1 or 2026")
     year = int(text[:4])
-    if len(text) == 4:
-        return Period("year", dt.date(year, 1, 1))
-    if text[5] == "Q":
-        return Period("quarter", dt.date(year, 3 * (int(text[6]) - 1) + 1, 1))
-    return Period("month", dt.date(year, int(text[5:7]), 1))
+    try:
+        if len(text) == 4:
+            period = Period("year", dt.date(year, 1, 1))
+        elif text[5] == "Q":
+            period = Period("quarter", dt.date(year, 3 * (int(text[6]) - 1) + 1, 1))
+        else:
+            period = Period("month", dt.date(year, int(text[5:7]), 1))
+        period.end  # noqa: B018 - the day after it must exist too
+    except ValueError:
+        raise ValueError(f"'{text}' is outside the periods 0001-01 to 9999-11 (9999-Q3)") from None
+    return period
 
 
 def containing(day: dt.date, grain: str) -> Period:

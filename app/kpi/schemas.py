@@ -10,17 +10,21 @@ from pydantic import BaseModel, Field, StringConstraints
 from app.catalog.schemas import EntityOut, NoteOption, patch_model
 from app.compiler.definitions import Strict
 from app.declared import declared_as
-from app.kpi.definitions import ScorecardDef, TargetDef, TargetIn
+from app.kpi.definitions import ScopeValue, ScorecardDef, TargetDef, TargetIn
 
 Note = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 Outcome = Literal["on_track", "at_risk", "off_track"]
 
 
 class TargetOut(EntityOut):
+    """A target value of a metric for one period (and scope), versioned."""
+
     definition: Annotated[dict[str, Any], declared_as(TargetDef)]
 
 
 class ScorecardOut(EntityOut):
+    """A weighted tree of metrics, versioned; evaluated for a period."""
+
     definition: Annotated[dict[str, Any], declared_as(ScorecardDef)]
 
 
@@ -39,12 +43,16 @@ class TargetBatch(Strict):
 
 
 class TargetSet(BaseModel):
+    """One target of a batch: its key, its version and whether this batch changed it."""
+
     key: str
     version: int
     changed: bool = Field(description="false when the target already had this content (no version appended)")
 
 
 class TargetBatchOut(BaseModel):
+    """What a batch of targets did."""
+
     items: list[TargetSet]
     created: int
     updated: int
@@ -52,10 +60,12 @@ class TargetBatchOut(BaseModel):
 
 
 class NodeOut(BaseModel):
+    """One node of a scorecard, scored for the period."""
+
     path: str = Field(description="JSON pointer of the node in the scorecard definition")
     label: str | None
     metric: str | None
-    scope: dict[str, Any]
+    scope: dict[str, ScopeValue]
     weight: float
     actual: float | None
     target: float | None
@@ -72,6 +82,8 @@ class NodeOut(BaseModel):
 
 
 class Evaluation(BaseModel):
+    """A scorecard scored for a period: the root's score and tier, and every node."""
+
     scorecard: str
     version: int
     period: str
@@ -85,12 +97,16 @@ class Evaluation(BaseModel):
 
 
 class CheckOut(BaseModel):
+    """One SMART check of a metric."""
+
     name: Literal["specific", "measurable", "achievable", "relevant", "time_bound"]
     passed: bool
     reason: str
 
 
 class MetricChecks(BaseModel):
+    """The SMART checks of one metric."""
+
     metric: str
     domain: str
     passed: int
@@ -99,6 +115,8 @@ class MetricChecks(BaseModel):
 
 
 class DomainChecks(BaseModel):
+    """The SMART checks of a domain's metrics."""
+
     domain: str
     metrics: int
     passed: dict[str, int] = Field(description="per check, how many of the domain's metrics pass it")
@@ -112,6 +130,8 @@ class ReviewIn(Strict):
 
 
 class ReviewOut(BaseModel):
+    """One recorded review of a metric."""
+
     id: int
     metric: str
     reviewer: str
@@ -121,6 +141,8 @@ class ReviewOut(BaseModel):
 
 
 class OverdueOut(BaseModel):
+    """A KPI whose review_frequency has passed since its last review (or registration)."""
+
     metric: str
     domain: str
     owner: str

@@ -25,7 +25,7 @@ from app.config import Settings
 from app.db import Database, as_utc
 from app.engines import EnginePool
 from app.engines.gate import SourceGates
-from app.errors import ErrorCode, Invalid
+from app.errors import ErrorCode, Forbidden, Invalid
 from app.query.cache import Result, cache_from_settings, cache_key
 from app.query.freshness import Freshness
 from app.query.schemas import Column, CompiledSql, MetricInfo, QueryAnswer, QueryRequest, SqlAnswer
@@ -49,6 +49,7 @@ class Prepared:
     cache_key: str
     generation: int
     warnings: list[ResolutionWarning]
+    domains: frozenset[str]  # every domain the answer reads: the metrics and datasets the compiled SQL uses
 
 
 def json_value(value: Any) -> Any:
@@ -83,6 +84,8 @@ class QueryService:
             self._prepared.move_to_end(shape)
         for key in request.metrics:
             caller.require_read(prepared.metrics[key].domain)
+        if not all(caller.can_read(d) for d in prepared.domains):
+            raise Forbidden("the answer is computed from definitions in a domain you cannot read", code=ErrorCode.REFERENCE_FORBIDDEN)
         return prepared
 
     async def _load(self, request: QueryRequest, generation: int) -> Prepared:
@@ -108,7 +111,8 @@ class QueryService:
             compiled = compile_query(request, definitions)
             url = (await connection_info(session, {compiled.source}, self.settings.secret_key))[compiled.source][1]
         key = cache_key(compiled.source, compiled.sql, compiled.params, compiled.metric_versions, compiled.dataset_versions)
-        return Prepared(compiled, metrics, url, key, generation, warnings)
+        domains = frozenset([*(metrics[k].domain for k in compiled.metric_versions), *(datasets[k].domain for k in compiled.dataset_versions)])
+        return Prepared(compiled, metrics, url, key, generation, warnings, domains)
 
     async def _result(self, request: QueryRequest, prepared: Prepared) -> tuple[Result, str]:
         result = await self.cache.get(prepared.cache_key)

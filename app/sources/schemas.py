@@ -21,6 +21,8 @@ class SourceIn(BaseModel):
 
 
 class SourceOut(BaseModel):
+    """Where the numbers live; the URL is shown redacted."""
+
     name: str
     kind: str
     url: str = Field(description="redacted: credentials replaced by ***")

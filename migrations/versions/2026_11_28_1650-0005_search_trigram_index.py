@@ -19,16 +19,20 @@ branch_labels = None
 depends_on = None
 
 INDEX = "ix_entities_search_trgm"
+OURS = "created by the Yardstick registry migration 0005"  # so that downgrade drops only an extension it created
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(
-        """
+        f"""
         DO $$
         BEGIN
-            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+                CREATE EXTENSION pg_trgm;
+                COMMENT ON EXTENSION pg_trgm IS '{OURS}';
+            END IF;
         EXCEPTION WHEN insufficient_privilege THEN
             RAISE NOTICE 'pg_trgm cannot be created here; catalog text search will scan';
         END $$
@@ -49,3 +53,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        op.execute(
+            f"""
+            DO $$
+            BEGIN
+                IF obj_description((SELECT oid FROM pg_extension WHERE extname = 'pg_trgm'), 'pg_extension') = '{OURS}' THEN
+                    DROP EXTENSION pg_trgm;
+                END IF;
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                RAISE NOTICE 'pg_trgm is used by other objects; left in place';
+            END $$
+            """
+        )

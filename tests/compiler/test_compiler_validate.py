@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from compiler_data import DATASET_DEFS, METRIC_DEFS, definitions
 from pydantic import TypeAdapter
@@ -161,3 +163,49 @@ def test_metric_cycle_in_stored_definitions():
                        defs.datasets, defs.sources)
     err = refused(compile_query, q(metrics=["sales.loop"]), defs)
     assert (err.code, err.details["pointer"]) == ("METRIC_CYCLE", "/metrics/0")
+
+
+# Definitions that parse but that every engine refuses at run time are refused at registration.
+@pytest.mark.parametrize("kw,pointer,code", [
+    ({"measure": "SUM(CAST(amount AS DECIMAL(1000,2)))"}, "/measure", "INVALID_EXPRESSION"),
+    ({"measure": "SUM(CAST(amount AS DECIMAL(10,12)))"}, "/measure", "INVALID_EXPRESSION"),
+    ({"measure": "SUM(CAST(amount AS INT(5)))"}, "/measure", "INVALID_EXPRESSION"),
+    ({"measure": "SUM(ROUND(amount, 1e20))"}, "/measure", "INVALID_EXPRESSION"),
+    ({"measure": "SUM(ROUND(amount, 2.5))"}, "/measure", "INVALID_EXPRESSION"),
+    ({"measure": "SUM(amount) * 1e400"}, "/measure", "INVALID_EXPRESSION"),
+    ({"filter": "ordered_at >= DATE '2025-13-45'"}, "/filter", "INVALID_EXPRESSION"),
+    ({"filter": "ordered_at >= CAST('2025-02-30' AS DATE)"}, "/filter", "INVALID_EXPRESSION"),
+    ({"filter": "amount > CAST('abc' AS INT)"}, "/filter", "INVALID_EXPRESSION"),
+    ({"filter": "amount ILIKE '%1%'"}, "/filter", "TYPE_MISMATCH"),
+    ({"filter": "ordered_at LIKE '2025%'"}, "/filter", "TYPE_MISMATCH"),
+])
+def test_definitions_that_cannot_run_are_refused(kw, pointer, code):
+    m = metric(type="simple", **{"dataset": "orders", "measure": "SUM(amount)", **kw})
+    err = refused(validate_metric, m, DATASET_DEFS, METRIC_DEFS)
+    assert (err.code, err.details["pointer"]) == (code, pointer)
+
+
+def test_a_computed_dimension_cannot_like_a_number():
+    ds = dataset(dimensions=[{"name": "big", "expr": "amount LIKE '1%'"}])
+    err = refused(validate_dataset, ds, DATASET_DEFS)
+    assert (err.code, err.details["pointer"]) == ("TYPE_MISMATCH", "/dimensions/0/expr")
+
+
+async def test_the_bounded_forms_are_accepted_and_run(duck):
+    """The nearest valid forms register and run on DuckDB, with the value plain Python expects."""
+    from compiler_data import TABLES
+
+    _, _, orders = TABLES["orders"]
+    paid = [r for r in orders if r["status"] == "paid" and r["ordered_at"].date() >= dt.date(2025, 12, 31)]
+    cases = {
+        "SUM(CAST(amount AS DECIMAL(18,2)))": sum(r["amount"] for r in paid),
+        "SUM(ROUND(amount, -1))": sum(round(r["amount"], -1) for r in paid),
+    }
+    for i, (measure, want) in enumerate(cases.items()):
+        m = metric(key=f"sales.bounded_{i}", type="simple", dataset="orders", measure=measure, filter="status LIKE 'pa%' AND ordered_at >= DATE '2025-12-31'")
+        validate_metric(m, DATASET_DEFS, METRIC_DEFS)
+        defs = definitions("duckdb")
+        defs = Definitions(metrics={**defs.metrics, m.key: type(defs.metrics["sales.gmv"])(m, 1)}, datasets=defs.datasets, sources=defs.sources)
+        compiled = compile_query(QueryRequest.model_validate({"metrics": [m.key]}), defs)
+        rows = await duck.fetch(compiled.sql, compiled.params)
+        assert float(rows[0][0]) == pytest.approx(float(want)), measure

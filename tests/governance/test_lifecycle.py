@@ -100,7 +100,7 @@ async def test_stale_proposal_and_policy_rights(client, team):
     forbidden = await client.put("/v1/domains/sales/policy", json={"review_required": True}, headers=bearer(team.approver))
     assert forbidden.status_code == 403
     unknown = await client.put("/v1/domains/nope/policy", json={"review_required": True}, headers=bearer(team.admin))
-    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "UNKNOWN_DOMAIN"
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "DOMAIN_NOT_FOUND"
     await set_policy(client, team.admin, review_required=True)
     first = (await client.patch("/v1/metrics/sales.gmv", json={"caliber": "a"}, headers={**bearer(team.editor), "If-Match": '"1"'})).json()
     second = (await client.patch("/v1/metrics/sales.gmv", json={"caliber": "b"}, headers={**bearer(team.editor), "If-Match": '"1"'})).json()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.graphql.gql import codes, gql
+from tests.graphql.gql import codes, gql, selection
 from tests.graphql.twins import compare
 from tests.governance.conftest import set_policy, team  # noqa: F401  (fixture)
 from tests.helpers import bearer, gmv_metric, make_domain, make_principal, ok
 
 CHANGE = "seq at actor action kind key domain version"
+LINEAGE, IMPACT = f"{{ {selection('Lineage')} }}", f"{{ {selection('Impact')} }}"
 PROPOSAL = ("id kind key domain action state baseVersion author changeNote definition reviewer reviewComment "
             "resultVersion createdAt reviewedAt")
 
@@ -33,12 +34,12 @@ async def gov_world(client, team):  # noqa: F811
 async def test_governance_reads_answer_as_rest(client, gov_world):
     principals, proposal = gov_world
     twins = [
-        ("/v1/metrics/sales.gmv/lineage", 'metricLineage(key: "sales.gmv")', "metricLineage"),
-        ("/v1/metrics/sales.nope/lineage", 'metricLineage(key: "sales.nope")', "metricLineage"),
-        ("/v1/datasets/orders/lineage", 'datasetLineage(key: "orders")', "datasetLineage"),
-        ("/v1/metrics/sales.gmv/impact", 'metricImpact(key: "sales.gmv")', "metricImpact"),
-        ("/v1/datasets/customers/impact", 'datasetImpact(key: "customers")', "datasetImpact"),
-        ("/v1/datasets/nope/impact", 'datasetImpact(key: "nope")', "datasetImpact"),
+        ("/v1/metrics/sales.gmv/lineage", f'metricLineage(key: "sales.gmv") {LINEAGE}', "metricLineage"),
+        ("/v1/metrics/sales.nope/lineage", f'metricLineage(key: "sales.nope") {LINEAGE}', "metricLineage"),
+        ("/v1/datasets/orders/lineage", f'datasetLineage(key: "orders") {LINEAGE}', "datasetLineage"),
+        ("/v1/metrics/sales.gmv/impact", f'metricImpact(key: "sales.gmv") {IMPACT}', "metricImpact"),
+        ("/v1/datasets/customers/impact", f'datasetImpact(key: "customers") {IMPACT}', "datasetImpact"),
+        ("/v1/datasets/nope/impact", f'datasetImpact(key: "nope") {IMPACT}', "datasetImpact"),
         ("/v1/metrics/duplicates", "duplicates { fingerprint metrics }", "duplicates"),
         ("/v1/changes", f"changes {{ items {{ {CHANGE} }} nextCursor cursor }}", "changes"),
         ("/v1/changes?after=2&limit=2", f"changes(after: 2, limit: 2) {{ items {{ {CHANGE} }} nextCursor cursor }}", "changes"),
@@ -56,8 +57,8 @@ async def test_governance_reads_answer_something(client, gov_world):
     """The parity above is not parity of empty answers."""
     principals, proposal = gov_world
     body = await gql(client, principals["approver"], f'{{ duplicates {{ metrics }} changes {{ items {{ key }} }} '
-                                                     f'proposal(id: {proposal}) {{ state key }} metricImpact(key: "sales.gmv") '
-                                                     f'datasetLineage(key: "orders") }}')
+                                                     f'proposal(id: {proposal}) {{ state key }} metricImpact(key: "sales.gmv") {{ root }} '
+                                                     f'datasetLineage(key: "orders") {{ nodes {{ id }} }} }}')
     assert not body.get("errors"), body
     answer = body["data"]
     assert answer["duplicates"] == [{"metrics": ["sales.gmv", "sales.gmv_copy"]}]
@@ -68,10 +69,10 @@ async def test_governance_reads_answer_something(client, gov_world):
 
 async def test_governance_refusals_use_the_rest_codes(client, gov_world):
     principals, proposal = gov_world
-    for selection in ('metricLineage(key: "sales.gmv")', 'datasetImpact(key: "orders")', f"proposal(id: {proposal}) {{ id }}"):
-        assert codes(await gql(client, principals["outsider"], f"{{ {selection} }}")) == ["FORBIDDEN"], selection
-        assert codes(await gql(client, None, f"{{ {selection} }}")) == ["UNAUTHENTICATED"], selection
-    for selection, pointer in (("changes(after: -1) { cursor }", "/after"), ("changes(limit: 501) { cursor }", "/limit"),
+    for field in ('metricLineage(key: "sales.gmv") { root }', 'datasetImpact(key: "orders") { root }', f"proposal(id: {proposal}) {{ id }}"):
+        assert codes(await gql(client, principals["outsider"], f"{{ {field} }}")) == ["FORBIDDEN"], field
+        assert codes(await gql(client, None, f"{{ {field} }}")) == ["UNAUTHENTICATED"], field
+    for field, pointer in (("changes(after: -1) { cursor }", "/after"), ("changes(limit: 501) { cursor }", "/limit"),
                                ('proposals(state: "maybe") { nextCursor }', "/state")):
-        body = await gql(client, principals["admin"], f"{{ {selection} }}")
+        body = await gql(client, principals["admin"], f"{{ {field} }}")
         assert codes(body) == ["INVALID_FIELD"] and body["errors"][0]["extensions"]["details"]["pointer"] == pointer, body

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.graphql.gql import codes, gql
+from tests.graphql.gql import codes, gql, selection
 from tests.graphql.twins import ENTITY, compare
 from tests.helpers import bearer, ok
 from tests.kpi.conftest import keys, shop_file  # noqa: F401  (fixtures)
@@ -17,6 +17,7 @@ from tests.kpi.test_scorecards import card, q1_targets
 
 REVIEW = "id metric reviewer reviewedAt outcome note"
 OVERDUE = "metric domain owner reviewFrequency lastReviewedAt dueAt daysOverdue"
+EVALUATION, METRIC_CHECKS, DOMAIN_CHECKS = (f"{{ {selection(t)} }}" for t in ("Evaluation", "MetricChecks", "DomainChecks"))
 
 
 @pytest.fixture
@@ -55,14 +56,14 @@ async def test_kpi_reads_answer_as_rest(client, kpi_world):
         ("/v1/scorecards/shop?version=1", f'scorecard(name: "shop", version: 1) {{ {ENTITY} }}', "scorecard"),
         (f"/v1/scorecards/shop?as_of={moment}", f'scorecard(name: "shop", asOf: "{moment}") {{ {ENTITY} }}', "scorecard"),
         ("/v1/scorecards/nope", 'scorecard(name: "nope") { key }', "scorecard"),
-        ("/v1/scorecards/shop/evaluate?period=2026-Q1", 'evaluateScorecard(name: "shop", period: "2026-Q1")', "evaluateScorecard"),
-        ("/v1/scorecards/shop/evaluate?period=2026-03&version=1", 'evaluateScorecard(name: "shop", period: "2026-03", version: 1)', "evaluateScorecard"),
-        ("/v1/scorecards/shop/evaluate?period=soon", 'evaluateScorecard(name: "shop", period: "soon")', "evaluateScorecard"),
-        ("/v1/scorecards/nope/evaluate?period=2026", 'evaluateScorecard(name: "nope", period: "2026")', "evaluateScorecard"),
-        ("/v1/metrics/sales.revenue/checks", 'metricChecks(key: "sales.revenue")', "metricChecks"),
-        ("/v1/metrics/sales.nope/checks", 'metricChecks(key: "sales.nope")', "metricChecks"),
-        ("/v1/domains/sales/checks", 'domainChecks(name: "sales")', "domainChecks"),
-        ("/v1/domains/nope/checks", 'domainChecks(name: "nope")', "domainChecks"),
+        ("/v1/scorecards/shop/evaluate?period=2026-Q1", f'evaluateScorecard(name: "shop", period: "2026-Q1") {EVALUATION}', "evaluateScorecard"),
+        ("/v1/scorecards/shop/evaluate?period=2026-03&version=1", f'evaluateScorecard(name: "shop", period: "2026-03", version: 1) {EVALUATION}', "evaluateScorecard"),
+        ("/v1/scorecards/shop/evaluate?period=soon", f'evaluateScorecard(name: "shop", period: "soon") {EVALUATION}', "evaluateScorecard"),
+        ("/v1/scorecards/nope/evaluate?period=2026", f'evaluateScorecard(name: "nope", period: "2026") {EVALUATION}', "evaluateScorecard"),
+        ("/v1/metrics/sales.revenue/checks", f'metricChecks(key: "sales.revenue") {METRIC_CHECKS}', "metricChecks"),
+        ("/v1/metrics/sales.nope/checks", f'metricChecks(key: "sales.nope") {METRIC_CHECKS}', "metricChecks"),
+        ("/v1/domains/sales/checks", f'domainChecks(name: "sales") {DOMAIN_CHECKS}', "domainChecks"),
+        ("/v1/domains/nope/checks", f'domainChecks(name: "nope") {DOMAIN_CHECKS}', "domainChecks"),
         ("/v1/metrics/sales.revenue/reviews", f'metricReviews(key: "sales.revenue") {{ items {{ {REVIEW} }} nextCursor }}', "metricReviews"),
         ("/v1/metrics/sales.revenue/reviews?limit=1", f'metricReviews(key: "sales.revenue", limit: 1) {{ items {{ {REVIEW} }} nextCursor }}', "metricReviews"),
         ("/v1/reviews/overdue", f"overdueReviews {{ items {{ {OVERDUE} }} nextCursor }}", "overdueReviews"),
@@ -76,7 +77,7 @@ async def test_kpi_reads_answer_something(client, kpi_world):
     """The parity above is not parity of empty answers."""
     principals, _ = kpi_world
     reader = principals["reader"]
-    body = await gql(client, reader, f'{{ targets {{ items {{ key }} }} evaluateScorecard(name: "shop", period: "2026-Q1") '
+    body = await gql(client, reader, f'{{ targets {{ items {{ key }} }} evaluateScorecard(name: "shop", period: "2026-Q1") {{ score }} '
                                      f'overdueReviews {{ items {{ metric daysOverdue }} }} metricReviews(key: "sales.revenue") {{ items {{ reviewer }} }} }}')
     assert not body.get("errors"), body
     answer = body["data"]
@@ -88,12 +89,12 @@ async def test_kpi_reads_answer_something(client, kpi_world):
 async def test_kpi_refusals_use_the_rest_codes(client, kpi_world):
     principals, _ = kpi_world
     outsider = principals["service"]
-    for selection in ('scorecard(name: "shop") { key }', 'evaluateScorecard(name: "shop", period: "2026-Q1")',
-                      'metricChecks(key: "sales.revenue")', 'domainChecks(name: "sales")', 'metricReviews(key: "sales.revenue") { nextCursor }'):
-        body = await gql(client, outsider, f"{{ {selection} }}")
-        assert codes(body) == ["FORBIDDEN"], (selection, body)
-        assert codes(await gql(client, None, f"{{ {selection} }}")) == ["UNAUTHENTICATED"]
-    for selection, pointer in (("targets(limit: 501) { nextCursor }", "/limit"), ('targets(period: "2026-Q1-x") { nextCursor }', "/period"),
-                               ('scorecard(name: "shop", version: 0) { key }', "/version"), ("overdueReviews(limit: 0) { nextCursor }", "/limit")):
-        body = await gql(client, principals["reader"], f"{{ {selection} }}")
+    for field in ('scorecard(name: "shop") { key }', 'evaluateScorecard(name: "shop", period: "2026-Q1") { score }',
+                  'metricChecks(key: "sales.revenue") { passed }', 'domainChecks(name: "sales") { metrics }', 'metricReviews(key: "sales.revenue") { nextCursor }'):
+        body = await gql(client, outsider, f"{{ {field} }}")
+        assert codes(body) == ["FORBIDDEN"], (field, body)
+        assert codes(await gql(client, None, f"{{ {field} }}")) == ["UNAUTHENTICATED"]
+    for field, pointer in (("targets(limit: 501) { nextCursor }", "/limit"), ('targets(period: "2026-Q1-x") { nextCursor }', "/period"),
+                           ('scorecard(name: "shop", version: 0) { key }', "/version"), ("overdueReviews(limit: 0) { nextCursor }", "/limit")):
+        body = await gql(client, principals["reader"], f"{{ {field} }}")
         assert codes(body) == ["INVALID_FIELD"] and body["errors"][0]["extensions"]["details"]["pointer"] == pointer, body

@@ -107,3 +107,31 @@ async def test_a_failed_mutation_writes_nothing(client, keys):
     body = await gql(client, keys["editor"], CREATE_METRIC, {"d": gmv_metric(dataset="missing"), "n": ""})
     assert body["errors"] and await audit_count(client, keys["admin"]) == before
     assert (await client.get("/v1/metrics/sales.gmv", headers=bearer(keys["admin"]))).status_code == 404
+
+
+UPDATE_TO_PROPOSAL = """mutation($k: String!, $p: JSON!, $v: Int!, $n: String) {
+  updateMetric(key: $k, patch: $p, expectedVersion: $v, changeNote: $n) {
+    __typename
+    ... on Metric { version }
+    ... on Proposal { id state action baseVersion author changeNote definition }
+  }
+}"""
+
+
+async def test_update_in_a_reviewed_domain_opens_a_proposal_as_patch_does(client, keys):
+    """PATCH answers 202 with a proposal where the domain requires review; updateMetric answers that Proposal."""
+    await data(client, keys["admin"], CREATE_DATASET, {"d": orders_dataset()})
+    await data(client, keys["admin"], CREATE_METRIC, {"d": gmv_metric(), "n": ""})
+    await ok(await client.put("/v1/domains/sales/policy", json={"review_required": True}, headers=bearer(keys["admin"])))
+    before = await audit_count(client, keys["admin"])
+    body = await gql(client, keys["editor"], UPDATE_TO_PROPOSAL, {"k": "sales.gmv", "p": {"measure": "SUM(net_amount)"}, "v": 1, "n": "net"})
+    assert body.get("errors") is None, body
+    proposal = body["data"]["updateMetric"]
+    assert proposal["__typename"] == "Proposal"
+    assert {k: proposal[k] for k in ("state", "action", "baseVersion", "author", "changeNote")} == {
+        "state": "open", "action": "change", "baseVersion": 1, "author": "ed", "changeNote": "net"}
+    assert proposal["definition"]["measure"] == "SUM(net_amount)" and proposal["definition"]["key"] == "sales.gmv"
+    assert await audit_count(client, keys["admin"]) == before + 1  # the proposal's event; no version appended
+    assert (await ok(await client.get("/v1/metrics/sales.gmv", headers=bearer(keys["editor"]))))["version"] == 1
+    rest = await ok(await client.get(f"/v1/proposals/{proposal['id']}", headers=bearer(keys["editor"])))
+    assert (rest["state"], rest["base_version"], rest["definition"]) == ("open", 1, proposal["definition"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 
 from tests.graphql.gql import codes, gql, same_instant, snake
+from tests.graphql.twins import gql_view, rest_view
 from tests.helpers import ROLES, bearer, gmv_metric, make_domain, make_principal, ok, orders_dataset, sales_setup
 
 ENTITY = "key status version latestVersion author changeNote createdAt contentHash definition domain { name }"
@@ -50,24 +50,6 @@ def twins(moment: str) -> list[tuple[str, str, str]]:
 
 
 PLAIN_LISTS = {"domains", "principals", "sources"}  # REST pages them with next_cursor null; GraphQL lists them
-
-
-def rest_view(value: Any) -> Any:
-    """REST's answer without what GraphQL shows elsewhere (an entity's `kind` is its GraphQL type)."""
-    if isinstance(value, list):
-        return [rest_view(v) for v in value]
-    if isinstance(value, dict):
-        return {k: rest_view(v) for k, v in value.items() if not (k == "kind" and "content_hash" in value)}
-    return value
-
-
-def gql_view(value: Any) -> Any:
-    """GraphQL's answer in REST's terms: snake_case names, an entity's domain by name."""
-    if isinstance(value, list):
-        return [gql_view(v) for v in value]
-    if isinstance(value, dict):
-        return {k: (v["name"] if k == "domain" and isinstance(v, dict) else gql_view(v)) for k, v in value.items()}
-    return value
 
 
 @pytest.fixture

@@ -95,3 +95,40 @@ async def test_refusals_carry_the_rest_code_and_details(client, world, body, rol
         assert answer["data"] is None
         assert codes(answer) == [rest.json()["error"]["code"]]
         assert answer["errors"][0]["extensions"]["details"] == rest.json()["error"]["details"]
+
+
+WITH_WARNINGS = """query($i: QueryInput!) { resolve(input: $i) {
+  columns { name type unit } rows cache warnings { code metric message replacement sunset } } }"""
+
+
+async def test_resolve_takes_include_as_rest_does(client, world):
+    """`include: ["targets"]` adds the target columns REST adds; the target is the one set, the achievement actual ÷ target."""
+    admin = world["admin"]
+    await ok(await client.put("/v1/targets", json={"targets": [
+        {"metric": "sales.gmv", "period": "2026-01", "value": 500, "owner": "alice"},
+    ]}, headers=bearer(admin)))
+    body = {"metrics": ["sales.gmv"], "time": {"grain": "month", "start": "2026-01-01", "end": "2026-03-01"}, "include": ["targets"]}
+    rest = await ok(await client.post("/v1/query", json=body, headers=bearer(world["reader"])))
+    got = (await data(client, world["reader"], WITH_WARNINGS, {"i": as_input(body)}))["resolve"]
+    assert got["columns"] == rest["columns"] and got["rows"] == rest["rows"]
+    names = [c["name"] for c in got["columns"]]
+    assert names[-4:] == ["sales.gmv__target", "sales.gmv__achievement", "sales.gmv__status", "sales.gmv__target_source"]
+    by_month = {row[0][:7]: dict(zip(names, row)) for row in got["rows"]}
+    january = 100.0 + 250.5  # the paid January orders of ORDERS
+    assert by_month["2026-01"]["sales.gmv"] == january and by_month["2026-01"]["sales.gmv__target"] == 500
+    assert by_month["2026-01"]["sales.gmv__achievement"] == january / 500
+    assert by_month["2026-02"]["sales.gmv__target"] is None
+
+
+async def test_resolve_warns_of_a_deprecated_metric_as_rest_does(client, world):
+    """A deprecated metric resolves with a METRIC_DEPRECATED warning naming its replacement and sunset."""
+    admin = world["admin"]
+    await ok(await client.post("/v1/metrics", json=gmv_metric(key="sales.gmv_net") | {"measure": "SUM(net_amount)"}, headers=bearer(admin)), 201)
+    await ok(await client.post("/v1/metrics/sales.gmv/deprecate", json={"replacement": "sales.gmv_net", "sunset": "2026-12-31"},
+                               headers=bearer(admin)))
+    body = {"metrics": ["sales.gmv"], "dimensions": ["orders.region"]}
+    rest = await ok(await client.post("/v1/query", json=body, headers=bearer(world["reader"])))
+    got = (await data(client, world["reader"], WITH_WARNINGS, {"i": as_input(body)}))["resolve"]
+    expected = [{"code": "METRIC_DEPRECATED", "metric": "sales.gmv", "replacement": "sales.gmv_net", "sunset": "2026-12-31"}]
+    assert [{k: w[k] for k in ("code", "metric", "replacement", "sunset")} for w in got["warnings"]] == expected
+    assert got["warnings"] == rest["warnings"] and sorted(map(tuple, got["rows"])) == [("East", 350.5), ("North", 80.0), ("West", 40.0)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers import bearer, make_domain, make_principal, make_source, ok
+from tests.helpers import bearer, make_principal, ok
 from tests.kpi import kpi_data
 
 
@@ -27,12 +27,7 @@ class Keys:
 
 @pytest.fixture
 async def keys(client, admin_key, shop_file) -> Keys:
-    for domain in ("sales", "service"):
-        await make_domain(client, admin_key, domain)
-    await make_source(client, admin_key, "shop", f"duckdb://{shop_file}")
-    for path, items in (("/v1/datasets", kpi_data.DATASETS), ("/v1/metrics", kpi_data.METRICS)):
-        for item in items:
-            await ok(await client.post(path, json=item, headers=bearer(admin_key)), 201)
+    await kpi_data.register(client, admin_key, shop_file)
     return Keys(
         admin=admin_key,
         sales=await make_principal(client, admin_key, "sales_ed", [{"role": "editor", "domain": "sales"}]),

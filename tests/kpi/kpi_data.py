@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from tests.helpers import bearer, make_domain, make_source, ok
+
 MONTHS = range(1, 7)  # January to June 2026
 ORDERS = [  # (order_id, region, customer_id, ordered_at, amount)
     *[(f"E{m}-{i}", "East", f"e{i % 2}", dt.datetime(2026, m, 3 + i, 10), 100 + 10 * i) for m in MONTHS for i in range(m)],
@@ -72,3 +74,13 @@ METRICS = [
     _metric("service.response_hours", "tickets", "AVG(hours)", direction="lower_is_better", unit="hours",
             thresholds={"bands": [{"at_least": 1.0, "label": "good"}, {"at_least": 0.8, "label": "watch"}], "otherwise": "bad"}),
 ]
+
+
+async def register(client, admin_key: str, path: Path) -> None:
+    """Both domains, the warehouse at `path` as source `shop`, its datasets and metrics (by the admin)."""
+    for domain in ("sales", "service"):
+        await make_domain(client, admin_key, domain)
+    await make_source(client, admin_key, "shop", f"duckdb://{path}")
+    for route, items in (("/v1/datasets", DATASETS), ("/v1/metrics", METRICS)):
+        for item in items:
+            await ok(await client.post(route, json=item, headers=bearer(admin_key)), 201)

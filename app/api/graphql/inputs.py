@@ -1,17 +1,23 @@
 """GraphQL inputs and their conversion to the pydantic models REST validates with, so both
-transports refuse the same input with the same codes (INVALID_FIELD, MISSING_FIELD, …)."""
+transports refuse the same input with the same codes (INVALID_FIELD, MISSING_FIELD, …).
+
+Input types are derived from those models (derive.py); the argument models below hold the
+limits of REST's query parameters."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import strawberry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from strawberry.scalars import JSON
 
+from app.api.graphql.derive import derive
+from app.compiler.request import TimeRange
 from app.errors import invalid_from_pydantic
 from app.query.schemas import QueryRequest
+
+T = TypeVar("T", bound=BaseModel)
 
 Short = Annotated[str, Field(max_length=200)]
 
@@ -57,46 +63,23 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise invalid_from_pydantic(exc.errors()) from None
 
 
-@strawberry.input(description="time.grain: day | week | month | quarter | year; start inclusive, end exclusive (YYYY-MM-DD)")
-class TimeInput:
-    grain: str | None = None
-    start: str | None = None
-    end: str | None = None
+TimeInput = derive(TimeRange, name="TimeInput", input=True)  # FilterInput and OrderByInput are named by rule
+QueryInput = derive(QueryRequest, name="QueryInput", input=True, description="The body of POST /v1/query, field for field (camelCase).")
 
 
-@strawberry.input(description="op: eq ne in not_in gt gte lt lte between contains starts_with is_null is_not_null")
-class FilterInput:
-    dimension: str
-    op: str
-    values: list[JSON] | None = None
-
-
-@strawberry.input
-class OrderByInput:
-    field: str
-    direction: str | None = None
-
-
-@strawberry.input(description="The body of POST /v1/query, field for field (camelCase).")
-class QueryInput:
-    metrics: list[str]
-    dimensions: list[str] | None = None
-    time: TimeInput | None = None
-    filters: list[FilterInput] | None = None
-    order_by: list[OrderByInput] | None = None
-    limit: int | None = None
-    compare: list[str] | None = None
-    as_of: str | None = None
-
-
-def _plain(value: Any) -> Any:
-    """Strawberry inputs to plain JSON-like data, omitting what the caller left out."""
+def plain(value: Any) -> Any:
+    """A strawberry input as the JSON-like data REST would have received, without what the caller left out."""
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "__strawberry_definition__"):
-        return {k: _plain(v) for k, v in vars(value).items() if v is not None}
+        return {k: plain(v) for k, v in vars(value).items() if v is not None and v is not strawberry.UNSET}
     return value
 
 
-def query_request(data: QueryInput) -> QueryRequest:
-    return validated(QueryRequest, _plain(data))
+def from_input(model: type[T], data: Any) -> T:
+    """The pydantic model REST validates with, from a derived input: the same refusals, codes and pointers."""
+    return validated(model, plain(data) if data is not None else {})
+
+
+def query_request(data: Any) -> QueryRequest:
+    return from_input(QueryRequest, data)

@@ -7,7 +7,6 @@ offer yet (see the report of issue #4); they use the catalog repository and mode
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
@@ -15,7 +14,7 @@ from strawberry.dataloader import DataLoader
 from app.auth import service as auth
 from app.auth.models import Principal
 from app.auth.principal import Caller
-from app.auth.schemas import DomainOut
+from app.auth.schemas import DomainOut, PrincipalRef
 from app.catalog import repository as repo
 from app.catalog import service as catalog
 from app.catalog.kinds import DATASET
@@ -24,18 +23,11 @@ from app.db import Database
 from app.errors import AppError
 
 
-@dataclass(frozen=True)
-class OwnerRow:
-    name: str
-    display_name: str
-    kind: str
-
-
 class Loaders:
     def __init__(self, db: Database, caller: Caller) -> None:
         self.db, self.caller = db, caller
         self.domains: DataLoader[str, DomainOut | None] = DataLoader(self._domains)
-        self.owners: DataLoader[str, OwnerRow | None] = DataLoader(self._owners)
+        self.owners: DataLoader[str, PrincipalRef | None] = DataLoader(self._owners)
         self.datasets: DataLoader[str, EntityOut | None] = DataLoader(self._datasets)
         self.latest: DataLoader[tuple[str, str], VersionOut | None] = DataLoader(self._latest)
 
@@ -44,10 +36,10 @@ class Loaders:
             found = {d.name: d for d in await auth.list_domains(session)}
         return [found.get(n) for n in names]
 
-    async def _owners(self, names: list[str]) -> list[OwnerRow | None]:
+    async def _owners(self, names: list[str]) -> list[PrincipalRef | None]:
         query = select(Principal.name, Principal.display_name, Principal.kind).where(Principal.name.in_(set(names)))
         async with self.db.session() as session:
-            found = {r.name: OwnerRow(r.name, r.display_name, r.kind) for r in await session.execute(query)}
+            found = {r.name: PrincipalRef(name=r.name, display_name=r.display_name, kind=r.kind) for r in await session.execute(query)}
         return [found.get(n) for n in names]
 
     async def _datasets(self, names: list[str]) -> list[EntityOut | AppError | None]:

@@ -9,7 +9,6 @@ with the HTTP status strawberry chose (400, 404, 405, 415).
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 import strawberry
@@ -26,8 +25,8 @@ from strawberry.types import ExecutionResult
 from app.api import docs
 from app.api.graphql.context import get_context
 from app.api.graphql.errors import StaleVersionHandler, coded
-from app.api.graphql.governance import GovernanceQuery
-from app.api.graphql.kpi import KpiQuery
+from app.api.graphql.governance import GovernanceMutation, GovernanceQuery
+from app.api.graphql.kpi import KpiMutation, KpiQuery
 from app.api.graphql.limits import DocumentLimits
 from app.api.graphql.mutations import Mutation
 from app.api.graphql.queries import Query
@@ -44,7 +43,7 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=merge_types("Query", (Query, KpiQuery, GovernanceQuery)),
-    mutation=Mutation,
+    mutation=merge_types("Mutation", (Mutation, KpiMutation, GovernanceMutation)),
     extensions=[lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS), DocumentLimits],
     exception_handlers=[StaleVersionHandler()],
     config=StrawberryConfig(batching_config=None),

@@ -3,38 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
+from app.audit.schemas import AuditEventOut, VerificationOut
 from app.catalog.schemas import Page
+from app.db import as_utc
 from app.errors import responses
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=responses(401, 403, 422))
-
-
-class AuditEventOut(BaseModel):
-    seq: int
-    at: dt.datetime
-    actor: str
-    action: str
-    entity_kind: str
-    entity_key: str
-    before: Any
-    after: Any
-    reason: str
-    prev_hash: str
-    hash: str
-
-
-class VerificationOut(BaseModel):
-    ok: bool
-    events: int
-    first_broken_seq: int | None
-    reason: str | None
 
 
 @router.get("", response_model=Page[AuditEventOut], name="list_audit_events")
@@ -50,12 +30,12 @@ async def list_events(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[AuditEventOut]:
+    since, until = as_utc(since, pointer="/query/since"), as_utc(until, pointer="/query/until")
     flt = service.AuditFilter(entity_kind, entity_key, actor, action, since, until)
     events, cursor = await service.page(session, flt, cursor=cursor, limit=limit)
-    return Page[AuditEventOut](items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events], next_cursor=cursor)
+    return Page[AuditEventOut](items=[AuditEventOut.model_validate(e) for e in events], next_cursor=cursor)
 
 
 @router.get("/verify", response_model=VerificationOut, name="verify_audit_chain")
 async def verify(caller: AuditorCaller, session: ReadSession) -> VerificationOut:
-    result = await service.verify(session)
-    return VerificationOut(ok=result.ok, events=result.events, first_broken_seq=result.first_broken_seq, reason=result.reason)
+    return VerificationOut.model_validate(await service.verify(session))

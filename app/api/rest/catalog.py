@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
+from app.api.deps import CurrentCaller, Cursor, FromVersion, Limit, ReadSession, ToVersion, Version, WriteSession
 from app.catalog import duplicates, service
 from app.catalog.kinds import DATASET, METRIC, Kind
 from app.catalog.schemas import DatasetIn, DatasetPatch, DiffOut, MetricIn, MetricPatch, Page, VersionOut
@@ -86,10 +86,10 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any], create: Any
         caller: CurrentCaller,
         session: ReadSession,
         response: Response,
-        version: Annotated[int | None, Query(ge=1)] = None,
+        version: Version = None,
         as_of: Annotated[dt.datetime | None, Query(description="the definition as it stood at this moment (UTC when no offset)")] = None,
     ) -> out:
-        answer = await service.get(session, caller, kind, key, version=version, as_of=as_utc(as_of))
+        answer = await service.get(session, caller, kind, key, version=version, as_of=as_utc(as_of, pointer="/query/as_of"))
         if answer.version == answer.latest_version:
             response.headers["ETag"] = service.etag(answer.version)
         return answer
@@ -126,8 +126,8 @@ def catalog_router(kind: Kind, plural: str, example: dict[str, Any], create: Any
         key: str,
         caller: CurrentCaller,
         session: ReadSession,
-        from_: Annotated[int, Query(alias="from", ge=1)],
-        to: Annotated[int, Query(ge=1)],
+        from_: FromVersion,
+        to: ToVersion,
     ) -> DiffOut:
         return await service.diff(session, caller, kind, key, from_, to)
 

@@ -8,25 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import (
-    AppSettings,
-    CurrentCaller,
-    Cursor,
-    Limit,
-    ReadSession,
-    WriteSession,
-)
+from app.api.deps import AppSettings, CurrentCaller, Cursor, Limit, ReadSession, RowId, WriteSession
 from app.catalog import duplicates, lifecycle
 from app.catalog.kinds import KINDS
-from app.catalog.schemas import (
-    DeprecateIn,
-    DuplicateGroup,
-    LifecycleOut,
-    Page,
-    PolicyIn,
-    PolicyOut,
-    RetireIn,
-)
+from app.catalog.schemas import DeprecateIn, DuplicateGroup, LifecycleOut, Page, PolicyIn, PolicyOut, RetireIn
+from app.db import MAX_INTEGER
 from app.errors import responses
 from app.governance import batches, changes, lineage, proposals, webhooks
 from app.governance.schemas import (
@@ -57,7 +43,7 @@ async def get_policy(name: str, caller: CurrentCaller, session: ReadSession) -> 
     return await lifecycle.get_policy(session, caller, name)
 
 
-@router.put("/v1/domains/{name}/policy", response_model=PolicyOut, name="set_domain_policy")
+@router.put("/v1/domains/{name}/policy", response_model=PolicyOut, responses=responses(404), name="set_domain_policy")
 async def put_policy(name: str, body: PolicyIn, caller: CurrentCaller, session: WriteSession) -> PolicyOut:
     """Admins: turn review of changes to published definitions, and refusal of duplicates, on or off."""
     return await lifecycle.set_policy(session, caller, name, body)
@@ -85,8 +71,7 @@ def _lifecycle_routes(kind_name: str, plural: str) -> None:
 
     @router.post(f"/v1/{plural}/{{key}}/retire", response_model=LifecycleOut, responses=responses(404, 409), name=f"retire_{kind_name}")
     async def retire(key: str, caller: CurrentCaller, session: WriteSession, body: RetireIn | None = None) -> LifecycleOut:
-        dependents = await lineage.live_dependents(session, kind_name, key)
-        return await lifecycle.retire(session, caller, kind_name, key, body.reason if body else "", dependents)
+        return await lineage.retire(session, caller, kind_name, key, body.reason if body else "")
 
     @router.get(f"/v1/{plural}/{{key}}/lifecycle", response_model=LifecycleOut, responses=responses(404), name=f"get_{kind_name}_lifecycle")
     async def status_of(key: str, caller: CurrentCaller, session: ReadSession) -> LifecycleOut:
@@ -113,18 +98,18 @@ async def list_proposals(caller: CurrentCaller, session: ReadSession, state: Pro
 
 
 @router.get("/v1/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404), name="get_proposal")
-async def get_proposal(proposal_id: int, caller: CurrentCaller, session: ReadSession) -> ProposalOut:
+async def get_proposal(proposal_id: RowId, caller: CurrentCaller, session: ReadSession) -> ProposalOut:
     return await proposals.get(session, caller, proposal_id)
 
 
 @router.post("/v1/proposals/{proposal_id}/accept", response_model=ProposalOut, responses=responses(404, 409), name="accept_proposal")
-async def accept_proposal(proposal_id: int, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
+async def accept_proposal(proposal_id: RowId, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
     """An approver of the domain who is not the author publishes the proposal."""
     return await proposals.accept(session, caller, KINDS, proposal_id, body.comment)
 
 
 @router.post("/v1/proposals/{proposal_id}/reject", response_model=ProposalOut, responses=responses(404, 409), name="reject_proposal")
-async def reject_proposal(proposal_id: int, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
+async def reject_proposal(proposal_id: RowId, body: ProposalReviewIn, caller: CurrentCaller, session: WriteSession) -> ProposalOut:
     return await proposals.reject(session, caller, proposal_id, body.comment)
 
 
@@ -139,7 +124,7 @@ async def apply_batch(body: BatchIn, caller: CurrentCaller, session: WriteSessio
 
 @router.get("/v1/changes", response_model=ChangesPage, name="list_changes")
 async def list_changes(caller: CurrentCaller, session: ReadSession,
-                       after: Annotated[int, Query(ge=0, description="the audit sequence already seen (the cursor)")] = 0,
+                       after: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="the audit sequence already seen (the cursor)")] = 0,
                        limit: Limit = 100) -> ChangesPage:
     """Every accepted change to datasets, metrics, targets and scorecards the caller can read, in commit order."""
     return await changes.page(session, caller, after, limit)
@@ -156,11 +141,11 @@ async def list_webhooks(caller: CurrentCaller, session: ReadSession) -> Page[Web
 
 
 @router.delete("/v1/webhooks/{hook_id}", response_model=WebhookOut, responses=responses(404), name="delete_webhook")
-async def delete_webhook(hook_id: int, caller: CurrentCaller, session: WriteSession) -> WebhookOut:
+async def delete_webhook(hook_id: RowId, caller: CurrentCaller, session: WriteSession) -> WebhookOut:
     return await webhooks.deactivate(session, caller, hook_id)
 
 
 @router.get("/v1/webhooks/{hook_id}/deliveries", response_model=Page[DeliveryOut], responses=responses(404), name="list_webhook_deliveries")
-async def list_deliveries(hook_id: int, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[DeliveryOut]:
+async def list_deliveries(hook_id: RowId, caller: CurrentCaller, session: ReadSession, cursor: Cursor = None, limit: Limit = 100) -> Page[DeliveryOut]:
     items, next_cursor = await webhooks.deliveries(session, caller, hook_id, cursor=cursor, limit=limit)
     return Page[DeliveryOut](items=items, next_cursor=next_cursor)

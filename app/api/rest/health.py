@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.api.docs import PUBLIC
-from app.errors import ErrorCode, SourceUnavailable, responses
+from app.errors import RegistryUnavailable, responses
 
 router = APIRouter(tags=["operations"])
 
@@ -28,11 +28,12 @@ async def readyz(request: Request) -> StatusOut:
         async with request.app.state.db.session() as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the registry means "not ready"
-        raise SourceUnavailable("the registry database is not reachable", code=ErrorCode.REGISTRY_UNAVAILABLE) from exc
+        raise RegistryUnavailable() from exc
     return StatusOut(status="ready")
 
 
 @router.get("/metrics", response_class=Response, name="get_prometheus_metrics", openapi_extra=PUBLIC,
+            description="Public in development; in production mode it needs an API key (docs/roles.md).",
             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}, "description": "Prometheus text format"}})
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.telemetry.registry), media_type=CONTENT_TYPE_LATEST)

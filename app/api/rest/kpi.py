@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.deps import CurrentCaller, Cursor, Limit, ReadSession, WriteSession
+from app.api.deps import CurrentCaller, Cursor, FromVersion, Limit, ReadSession, ToVersion, Version, WriteSession
 from app.api.rest.catalog import catalog_router
 from app.catalog import service as catalog
 from app.catalog.schemas import DiffOut, Page, VersionOut
@@ -20,7 +20,6 @@ from app.kpi.schemas import (
 )
 
 AsOf = Annotated[dt.datetime | None, Query(description="as it stood at this moment (UTC when no offset)")]
-Version = Annotated[int | None, Query(ge=1)]
 
 target_routes = APIRouter(prefix="/v1/targets", tags=["targets"], responses=responses(401, 403, 422))
 
@@ -50,7 +49,7 @@ async def list_targets(
 
 @target_routes.get("/{key}", response_model=TargetOut, responses=responses(404), name="get_target")
 async def get_target(key: str, caller: CurrentCaller, session: ReadSession, response: Response, version: Version = None, as_of: AsOf = None) -> TargetOut:
-    answer = await catalog.get(session, caller, TARGET, key, version=version, as_of=as_utc(as_of))
+    answer = await catalog.get(session, caller, TARGET, key, version=version, as_of=as_utc(as_of, pointer="/query/as_of"))
     if answer.version == answer.latest_version:
         response.headers["ETag"] = catalog.etag(answer.version)
     return answer
@@ -65,7 +64,7 @@ async def target_versions(key: str, caller: CurrentCaller, session: ReadSession,
 @target_routes.get("/{key}/diff", response_model=DiffOut, responses=responses(404), name="diff_target")
 async def target_diff(
     key: str, caller: CurrentCaller, session: ReadSession,
-    from_: Annotated[int, Query(alias="from", ge=1)], to: Annotated[int, Query(ge=1)],
+    from_: FromVersion, to: ToVersion,
 ) -> DiffOut:
     return await catalog.diff(session, caller, TARGET, key, from_, to)
 
@@ -85,7 +84,7 @@ async def evaluate_scorecard(
     version: Version = None, as_of: AsOf = None,
 ) -> Evaluation:
     state = request.app.state
-    return await scorecards.evaluate(state.db, state.queries, caller, key, period, version=version, as_of=as_utc(as_of))
+    return await scorecards.evaluate(state.db, state.queries, caller, key, period, version=version, as_of=as_utc(as_of, pointer="/query/as_of"))
 
 
 governance = APIRouter(prefix="/v1", tags=["kpi governance"], responses=responses(401, 403, 404, 422))

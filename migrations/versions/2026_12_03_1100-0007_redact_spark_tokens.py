@@ -6,9 +6,9 @@ was already redacted. The sealed URL (`url_encrypted`) is untouched. Audit event
 `source.create` changes are append-only and hash-chained, so they keep what they recorded:
 rotate any Spark Connect token registered before this revision (docs/scale.md).
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03 10:00:00
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-03 11:00:00
 """
 
 import re
@@ -16,8 +16,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
