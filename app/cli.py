@@ -22,10 +22,12 @@ def _admin_key_file() -> Path:
 
 
 async def _bootstrap_admin() -> str | None:
+    from app.audit import service as audit
     from app.auth.service import bootstrap_admin
     from app.db import Database
 
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database_url, session_info=audit.session_info(settings))
     try:
         async with db.session(write=True) as session:
             return await bootstrap_admin(session)

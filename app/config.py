@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/yardstick.db"
     # Encrypts source URLs at rest; any string, stretched into a Fernet key.
     secret_key: str = DEV_SECRET
+    # Keys the audit chain's HMACs: the current one signs new events and the head, previous ones
+    # only verify older events (rotation, docs/audit.md). Unset, the key is secret_key.
+    audit_key: str | None = None
+    audit_previous_keys: list[str] = []
     var_dir: Path = VAR_DIR
     max_body_bytes: int = 1_000_000
     page_size_max: int = 500
@@ -61,8 +65,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("YARDSTICK_SECRET_KEY must be set in production")
+        if self.environment == "production" and DEV_SECRET in (self.secret_key, self.audit_key):
+            raise ValueError("YARDSTICK_SECRET_KEY (and YARDSTICK_AUDIT_KEY, when set) must not be the development secret in production")
         return self
 
     @property

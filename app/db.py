@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy import exc as sa_exc
@@ -81,11 +82,12 @@ def make_engine(url: str) -> AsyncEngine:
 class Database:
     """Owns the engine; hands out sessions that commit once at the end of a unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, session_info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # `session_info` starts every session's `info` (the audit key ring: app.audit.service.session_info).
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False, info=session_info)
         # SQLite has one writer at a time; serialising writers here turns "database is locked"
         # into an orderly queue. PostgreSQL writers serialise on row locks instead.
         self._write_lock = asyncio.Lock()

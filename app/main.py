@@ -13,6 +13,7 @@ from app.api import docs, openapi
 from app.api.deps import CallerCache
 from app.api.graphql.schema import graphql_router
 from app.api.rest import admin, audit, catalog, governance, health, kpi, query, sources
+from app.audit import service as audit_log
 from app.config import Settings, get_settings
 from app.db import Database
 from app.engines import EnginePool
@@ -58,7 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, session_info=audit_log.session_info(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -1,6 +1,6 @@
 """Every ORM model, imported once so the metadata (and alembic) sees the whole schema."""
 
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import ApiKey, Domain, Principal, RoleGrant
 from app.catalog.models import Deprecation, DomainPolicy, Entity, Revision
 from app.db import Base
@@ -10,6 +10,6 @@ from app.ops.models import IdempotencyRecord
 from app.sources.models import Source
 
 __all__ = [
-    "ApiKey", "AuditEvent", "Base", "Deprecation", "Domain", "DomainPolicy", "Entity", "IdempotencyRecord",
+    "ApiKey", "AuditEvent", "AuditHead", "Base", "Deprecation", "Domain", "DomainPolicy", "Entity", "IdempotencyRecord",
     "Principal", "Proposal", "Review", "Revision", "RoleGrant", "Source", "Webhook", "WebhookDelivery",
 ]

@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from app.audit import service as audit
 from app.auth.service import bootstrap_admin
+from app.config import get_settings
 from app.db import Database
 from app.migrate import upgrade
 
@@ -53,7 +55,7 @@ def make_world(rows: int, registry_url: str | None = None, workdir: Path | None 
     upgrade(url)
 
     async def admin() -> str:
-        db = Database(url)
+        db = Database(url, session_info=audit.session_info(get_settings()))
         try:
             async with db.session(write=True) as session:
                 return await bootstrap_admin(session, "bench-admin")

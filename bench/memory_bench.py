@@ -11,7 +11,9 @@ import asyncio
 import httpx
 from sqlalchemy import text
 
+from app.audit import service as audit
 from app.auth.service import bootstrap_admin
+from app.config import get_settings
 from app.db import Database
 from app.migrate import upgrade
 from bench.registry_bench import fresh_database, populate
@@ -21,7 +23,7 @@ from bench.server import rss_mb, serve
 async def prepare(n: int) -> tuple[str, str]:
     url = await fresh_database(f"yardstick_bench_mem_{n}")
     await asyncio.to_thread(upgrade, url)
-    db = Database(url)
+    db = Database(url, session_info=audit.session_info(get_settings()))
     try:
         await populate(db, n)
         async with db.session(write=True) as session:

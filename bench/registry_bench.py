@@ -18,12 +18,15 @@ import asyncpg
 from sqlalchemy import insert, text
 
 from app.audit import service as audit
+from app.audit.chain import GENESIS, KeyRing, event_hash, head_signature
 from app.audit.models import AuditEvent
+from app.audit.verify import verify
 from app.auth.principal import Caller
 from app.canonical import sha256_of
 from app.catalog import service as catalog
 from app.catalog.kinds import METRIC
 from app.catalog.models import Entity, Revision
+from app.config import get_settings
 from app.db import Database
 from app.migrate import upgrade
 from bench.stats import Timing, time_async
@@ -59,7 +62,7 @@ def metric_content(i: int, version: int) -> dict:
 
 async def populate(db: Database, n: int, versions: int = 10) -> None:
     entities, revisions, events = [], [], []
-    prev, seq = audit.GENESIS, 0
+    prev, seq, key = GENESIS, 0, KeyRing.from_settings(get_settings()).current
     for i in range(n):
         content = metric_content(i, versions)
         entities.append({"id": i + 1, "kind": "metric", "key": content["key"], "domain": "bench", "status": "published",
@@ -74,15 +77,17 @@ async def populate(db: Database, n: int, versions: int = 10) -> None:
                               "author": "bench", "change_note": f"v{v}", "created_at": at})
             seq += 1
             event = AuditEvent(seq=seq, at=at, actor="bench", action="metric.update", entity_kind="metric",
-                               entity_key=content["key"], before=None, after={"version": v}, reason="", prev_hash=prev)
-            event.hash = audit.event_hash(event)
+                               entity_key=content["key"], before=None, after={"version": v}, reason="", prev_hash=prev, key_id=key.id)
+            event.hash = event_hash(key, event)
             prev = event.hash
-            events.append({c: getattr(event, c) for c in ("seq", "at", "actor", "action", "entity_kind", "entity_key", "before", "after", "reason", "prev_hash", "hash")})
+            events.append({c: getattr(event, c) for c in ("seq", "at", "actor", "action", "entity_kind", "entity_key", "before", "after", "reason", "prev_hash", "key_id", "hash")})
     async with db.session(write=True) as session:
         for table, rows in ((Entity, entities), (Revision, revisions), (AuditEvent, events)):
             for start in range(0, len(rows), 5000):
                 await session.execute(insert(table), rows[start:start + 5000])
         await session.execute(text("SELECT setval(pg_get_serial_sequence('entities', 'id'), :n)"), {"n": n})
+        await session.execute(text("UPDATE audit_head SET seq = :s, hash = :h, key_id = :k, signature = :sig WHERE id = 1"),
+                              {"s": seq, "h": prev, "k": key.id, "sig": head_signature(key, seq, prev)})
     async with db.session(write=True) as session:
         await session.execute(text("ANALYZE"))
 
@@ -106,7 +111,7 @@ async def measure(db: Database, n: int, runs: int) -> dict[str, Timing]:
         "text search, common word": await time_async(lambda: read(lambda s: catalog.search(s, READER, METRIC, cursor=None, limit=50, text="复购率")), runs),
         "text search, one match": await time_async(lambda: read(lambda s: catalog.search(s, READER, METRIC, cursor=None, limit=50, text=rare)), runs),
         "audit listing": await time_async(lambda: read(lambda s: audit.list_events(s, audit.AuditFilter(entity_key=next(it)), after_seq=0, limit=100)), runs),
-        "audit verify": await time_async(lambda: read(lambda s: audit.verify(s)), 3),
+        "audit verify": await time_async(lambda: read(lambda s: verify(s)), 3),
     }
 
 
@@ -117,7 +122,7 @@ async def run_async(full: bool) -> dict:
     for n in sizes:
         url = await fresh_database(f"yardstick_bench_{n}")
         await asyncio.to_thread(upgrade, url)
-        db = Database(url)
+        db = Database(url, session_info=audit.session_info(get_settings()))
         try:
             await populate(db, n)
             results[n] = await measure(db, n, runs)

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from app.auth.service import bootstrap_admin
 from app.config import Settings
 from app.main import create_app
 from app.migrate import upgrade
+from tests.spark_connect import connect_server, java_missing
 
 # What the suite's sources and webhook receivers may reach, allowed as an admin would: files in the
 # temporary directory, and 127.0.0.1 (PostgreSQL sources, the Trino and Spark fakes, receivers).
@@ -134,3 +135,13 @@ async def client(app):
 @pytest.fixture
 def tmp_path_str(tmp_path: Path) -> str:
     return str(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def spark_connect_url(tmp_path_factory) -> Iterator[str]:
+    """The suite's one Spark Connect server (tests/spark_connect.py), started on first use."""
+    reason = java_missing()
+    if reason:
+        pytest.skip(reason)
+    with connect_server(tmp_path_factory.mktemp("spark-connect")) as url:
+        yield url

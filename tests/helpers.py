@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
+from app.audit import service as audit
 from app.auth.service import bootstrap_admin
+from app.config import get_settings
 from app.db import Database
 
 # The principals of the authorization tests (REST and GraphQL): own domain "sales", other "service".
@@ -95,7 +97,7 @@ async def sales_setup(client: httpx.AsyncClient, admin: str, domain: str = "sale
 
 async def bootstrap_key(url: str) -> str:
     """The first admin's API key on a freshly migrated registry at `url` (for tests that start real servers)."""
-    db = Database(url)
+    db = Database(url, session_info=audit.session_info(get_settings()))
     try:
         async with db.session(write=True) as session:
             return await bootstrap_admin(session)

@@ -1,43 +1,51 @@
-"""Write, list and verify the hash-chained audit log.
+"""Write and list the audit log: each append continues from the signed head, under the chain lock.
 
-Each event's hash is SHA-256 over the canonical JSON of its fields plus the previous
-event's hash, so changing any stored byte breaks the chain from that event on.
+Events are chained by keyed hashes (app.audit.chain); the head row moves in the same transaction,
+so a cut tail or a missing head shows in verification (app.audit.verify).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditEvent
-from app.canonical import sha256_of
+from app.audit.chain import KeyRing, event_hash, head_signature
+from app.audit.models import AuditEvent, AuditHead
+from app.config import Settings
 from app.db import CHANGED, as_utc, utcnow
+from app.errors import AppError, ErrorCode, NotFound
 from app.pagination import decode_cursor, next_cursor
 
-GENESIS = "0" * 64
+log = logging.getLogger("yardstick.audit")
 # Any constant: PostgreSQL writers take this advisory lock so the chain has no forks or gaps.
 CHAIN_LOCK = 7_221_340
+KEYS = "yardstick.audit_keys"  # session.info: the KeyRing that signs this session's events
+_DEFERRED = "yardstick.audit_deferred"  # session.info: events queued by `deferred`
 
 
-def event_hash(event) -> str:
-    """SHA-256 of an event's canonical JSON (an AuditEvent or a row with the same columns)."""
-    fields = {
-        "seq": event.seq,
-        "at": event.at.astimezone(dt.timezone.utc).isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "entity_kind": event.entity_kind,
-        "entity_key": event.entity_key,
-        "before": event.before,
-        "after": event.after,
-        "reason": event.reason,
-        "prev_hash": event.prev_hash,
-    }
-    return sha256_of(fields)
+class ChainBroken(AppError):
+    """The head row is gone: appending would hide how the chain was cut, so no change is accepted."""
+
+    status, code = 500, ErrorCode.AUDIT_HEAD_MISSING
+
+
+def session_info(settings: Settings) -> dict[str, Any]:
+    """What a Database gives every session so its events are signed: `Database(url, session_info=...)`."""
+    return {KEYS: KeyRing.from_settings(settings)}
+
+
+def key_ring(session: AsyncSession) -> KeyRing:
+    try:
+        return session.info[KEYS]
+    except KeyError:
+        raise RuntimeError("this session has no audit key ring: build the Database with session_info=audit.session_info(settings)") from None
 
 
 async def record(
@@ -50,28 +58,61 @@ async def record(
     before: Any = None,
     after: Any = None,
     reason: str = "",
-) -> AuditEvent:
-    """Append one event in the caller's transaction."""
+) -> None:
+    """Append one event in the caller's transaction (or queue it, inside `deferred`)."""
+    fields = {"actor": actor, "action": action, "entity_kind": entity_kind, "entity_key": entity_key, "before": before, "after": after,
+              "reason": reason or ""}
+    if _DEFERRED in session.info:
+        session.info[_DEFERRED].append(fields)
+    else:
+        await _append(session, [fields])
+
+
+@asynccontextmanager
+async def deferred(session: AsyncSession, *, append: bool = True) -> AsyncIterator[None]:
+    """Queue the events recorded inside and append them together at the end, so the chain lock is
+    held only for that append; with `append=False` (a dry run, rolled back after) they are dropped
+    and the lock is never taken."""
+    session.info[_DEFERRED] = []
+    try:
+        yield
+    finally:
+        pending = session.info.pop(_DEFERRED)
+    if append and pending:
+        await _append(session, pending)
+
+
+async def _append(session: AsyncSession, pending: list[dict[str, Any]]) -> None:
+    key = key_ring(session).current
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK})
-    last = (await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))).first()
-    event = AuditEvent(
-        seq=(last.seq + 1) if last else 1,
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        entity_kind=entity_kind,
-        entity_key=entity_key,
-        before=before,
-        after=after,
-        reason=reason or "",
-        prev_hash=last.hash if last else GENESIS,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
+    head = await current_head(session)
+    if head is None:
+        log.error("audit head row missing: refusing to append (docs/audit.md)")
+        raise ChainBroken("the audit head row is missing; restore it before changes can be recorded (docs/audit.md)")
+    seq, prev_hash, now = head.seq, head.hash, utcnow()
+    for fields in pending:
+        seq += 1
+        event = AuditEvent(seq=seq, at=now, prev_hash=prev_hash, key_id=key.id, **fields)
+        event.hash = prev_hash = event_hash(key, event)
+        session.add(event)
+    head.seq, head.hash, head.key_id, head.at = seq, prev_hash, key.id, now
+    head.signature = head_signature(key, seq, prev_hash)
     session.info[CHANGED] = True
     await session.flush()
-    return event
+
+
+async def current_head(session: AsyncSession) -> AuditHead | None:
+    """The head row as committed now (not a copy this session loaded earlier)."""
+    return await session.scalar(select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True))
+
+
+async def head(session: AsyncSession) -> AuditHead:
+    """The signed head for an outside monitor (callers check the auditor role); 404 when it is gone."""
+    found = await current_head(session)
+    if found is None:
+        raise NotFound("the audit head is missing; the chain cannot be trusted (docs/audit.md)", code=ErrorCode.AUDIT_HEAD_MISSING)
+    return found
 
 
 @dataclass(frozen=True)
@@ -109,32 +150,3 @@ async def page(session: AsyncSession, flt: AuditFilter, *, cursor: str | None, l
     """One page of the log, in sequence order, and the cursor of the next (callers check the auditor role)."""
     events = await list_events(session, flt, after_seq=decode_cursor(cursor, int) or 0, limit=limit)
     return events, next_cursor(events, limit, events[-1].seq if events else None)
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    events: int
-    first_broken_seq: int | None = None
-    reason: str | None = None
-
-
-async def verify(session: AsyncSession, *, batch: int = 2000) -> Verification:
-    """Recompute the whole chain in sequence order; name the first event that does not hold."""
-    prev_hash, expected_seq, count = GENESIS, 1, 0
-    while True:
-        # Plain rows, not ORM objects: verification reads the whole log and only needs the values.
-        table = AuditEvent.__table__
-        events = (
-            await session.execute(select(table).where(table.c.seq >= expected_seq).order_by(table.c.seq).limit(batch))
-        ).all()
-        if not events:
-            return Verification(ok=True, events=count)
-        for event in events:
-            if event.seq != expected_seq:
-                return Verification(False, count, expected_seq, f"event {expected_seq} is missing")
-            if event.prev_hash != prev_hash:
-                return Verification(False, count, event.seq, "prev_hash does not match the previous event")
-            if event_hash(event) != event.hash:
-                return Verification(False, count, event.seq, "stored content does not match its hash")
-            prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.principal import Caller
 from app.auth.schemas import DomainIn
@@ -43,7 +44,7 @@ def warehouse_path(settings: Settings) -> Path:
 async def install_demo(settings: Settings) -> str:
     path = warehouse_path(settings)
     build_warehouse(path)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, session_info=audit.session_info(settings))
     created = 0
     try:
         async with db.session(write=True) as session:

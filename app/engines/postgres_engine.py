@@ -1,7 +1,9 @@
 """PostgreSQL through an asyncpg pool: read-only transactions, server-side statement timeouts.
 
 Rows are read through a cursor so at most max_rows+1 cross the wire; values keep their
-driver types (numeric stays Decimal) and the caller serialises them. Every new connection is
+driver types (numeric stays Decimal) and the caller serialises them. Past its time limit a
+query answers 504 at once, even when a hung server holds asyncpg's cancel and release: that
+clean-up goes on in the background, bounded by the pool's own timeouts. Every new connection is
 checked twice: the host against the sources' reach before connecting, and the server's own
 word (its database, address and port) against the registry's once connected.
 """
@@ -16,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import asyncpg
 
 from app.engines.base import Engine, Result, row_limit_exceeded
+from app.engines.threaded import UNWIND_SECONDS
 from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, SourceUnavailable
 from app.reach import POSTGRES_PORT, Reach, Target
 
@@ -79,8 +82,7 @@ class PostgresEngine(Engine):
         self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
     ) -> Result:
         try:
-            async with asyncio.timeout(timeout + 0.5):
-                columns, rows = await self._fetch(sql, params, timeout, max_rows)
+            columns, rows = await _within(self._fetch(sql, params, timeout, max_rows), timeout + 0.5)
         except (TimeoutError, asyncpg.QueryCanceledError):
             raise QueryTimeout(f"the query did not finish within {timeout:g} s") from None
         except asyncpg.PostgresError as exc:
@@ -131,3 +133,35 @@ class PostgresEngine(Engine):
             await asyncio.wait_for(pool.close(), CONNECT_TIMEOUT)
         except TimeoutError:
             pool.terminate()
+
+
+_cleaning: set[asyncio.Task] = set()  # timed-out fetches still giving their connection back
+
+
+async def _within(fetch, seconds: float):
+    """The result of `fetch`, or TimeoutError past `seconds`: the fetch is cancelled and given
+    UNWIND_SECONDS to give its connection back, then left to finish on its own."""
+    task = asyncio.ensure_future(fetch)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        _abandon(task)
+        raise
+    if done:
+        return task.result()
+    _abandon(task)
+    await asyncio.wait({task}, timeout=UNWIND_SECONDS)
+    raise TimeoutError
+
+
+def _abandon(task: asyncio.Task) -> None:
+    """Cancel the fetch and keep it referenced until its clean-up ends."""
+    task.cancel()
+    _cleaning.add(task)
+    task.add_done_callback(_cleaned)
+
+
+def _cleaned(task: asyncio.Task) -> None:
+    _cleaning.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio would log it as never retrieved

@@ -5,6 +5,9 @@ reaches a cluster; `spark+local://` (`?threads=N`, default 2) runs Spark in this
 for development and tests: queries see the tables and views of the process's session.
 Parameters bind as named markers (`:p0`, Spark 3.4+). A timed-out query's jobs are
 cancelled: by job group in local mode (interruptOnCancel), by operation tag over Connect.
+Spark Connect retries an unreachable server for ten minutes by default; here its waits between
+retries add up to about RETRY_SECONDS (at most half the time limit), so a server that is down
+answers 503 well before the default time limit, and an interrupt or a close never waits long.
 The local session runs with `spark.sql.runSQLOnFiles=false` (no ``SELECT … FROM csv.`/path` ``);
 what a Connect server may read is that cluster's own configuration.
 """
@@ -23,7 +26,10 @@ from app.engines.threaded import ThreadedEngine
 from app.errors import AppError, ErrorCode, Invalid, SourceError, SourceUnavailable
 from app.reach import Reach, Target
 
-_UNAVAILABLE = ("Py4JNetworkError", "SparkConnectGrpcException", "RetriesExceeded", "ConnectionRefusedError")
+_UNAVAILABLE = ("Py4JNetworkError", "RetriesExceeded", "ConnectionRefusedError")
+# gRPC status codes of a Spark Connect error that mean the server, not the query, failed
+_UNAVAILABLE_STATUS = {"UNAVAILABLE", "UNAUTHENTICATED", "PERMISSION_DENIED", "DEADLINE_EXCEEDED"}
+RETRY_SECONDS = 4.0  # Spark Connect's retries of an unreachable server, in total, at most
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,10 @@ class SparkEngine(ThreadedEngine):
             raise SourceUnavailable("pyspark is not installed (pip install 'yardstick[spark]')") from None
         if self._remote:
             self.check_reach()
-            try:
-                return SparkSession.builder.remote(self._url).create()
+            try:  # Connect's own builder: the classic one marks the whole process as Connect-only
+                from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+                return RemoteSession.builder.remote(self._url).create()
             except ImportError as exc:
                 raise SourceUnavailable(
                     f"Spark Connect needs pyspark's connect extra (pip install 'yardstick[spark-connect]'): {exc}"
@@ -107,6 +115,7 @@ class SparkEngine(ThreadedEngine):
                limit: int) -> tuple[list[str], Sequence[Sequence[Any]]]:
         spark = handle.session
         if self._remote:
+            spark.client.set_retry_policies([_retries(min(RETRY_SECONDS, timeout / 2))])
             spark.addTag(handle.group)
         else:  # job groups are per thread; pyspark pins each Python thread to a JVM thread
             spark.sparkContext.setJobGroup(handle.group, "yardstick query", interruptOnCancel=True)
@@ -121,7 +130,8 @@ class SparkEngine(ThreadedEngine):
 
     def _translate(self, exc: Exception, text: str) -> AppError | None:
         names = {t.__name__ for t in type(exc).__mro__}
-        if names & set(_UNAVAILABLE):
+        status = getattr(exc, "getGrpcStatusCode", lambda: None)()  # Spark Connect errors
+        if names & set(_UNAVAILABLE) or getattr(status, "name", None) in _UNAVAILABLE_STATUS:
             return SourceUnavailable(f"Spark is not reachable: {text[:500]}")
         if type(exc).__module__.startswith(("pyspark", "py4j")):
             return SourceError(f"Spark rejected the query: {text[:1000]}")
@@ -131,5 +141,17 @@ class SparkEngine(ThreadedEngine):
         await super().close()
         with self._lock:
             session, self._session = self._session, None
-        if session is not None and self._remote:
-            session.stop()  # a local session belongs to the process and outlives its engines
+        if session is not None and self._remote:  # a local session belongs to the process and outlives its engines
+            # stop() releases the session on the server, an RPC: never on the event loop
+            threading.Thread(target=session.stop, daemon=True, name="yardstick-spark-close").start()
+
+
+def _retries(budget: float) -> Any:
+    """A Spark Connect retry policy whose waits add up to about `budget` seconds."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    waits, count = 0.0, 0
+    while waits < budget:
+        waits, count = waits + min(0.1 * 2**count, 1.0), count + 1
+    return DefaultPolicy(max_retries=count, initial_backoff=100, backoff_multiplier=2.0, max_backoff=1000,
+                         max_server_retry_delay=1000)

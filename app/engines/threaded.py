@@ -1,16 +1,21 @@
 """Shared machinery for engines whose driver blocks: a thread pool per source and interrupts.
 
 Each source gets its own small pool, so a slow query on one source cannot take the
-threads another source needs; a timeout interrupts the running statement.
+threads another source needs. A timed-out query answers 504 at its time limit (plus at most
+UNWIND_SECONDS) whatever its driver does: the interrupt runs on a thread of its own, never
+on the event loop, because a driver's interrupt may block too (Trino's is an HTTP call,
+Spark Connect's an RPC). A worker whose driver ignores the interrupt is "stuck" until the
+driver returns; while half a source's workers are stuck, it refuses new queries at once (503).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,31 +26,63 @@ from app.reach import Reach
 log = logging.getLogger(__name__)
 
 UNWIND_SECONDS = 1.0  # how long a timed-out query may take to notice its interrupt
-INTERRUPT_EVERY = 0.2  # seconds between interrupts of a statement that has not stopped yet
+INTERRUPT_EVERY = 0.2  # first pause between interrupts of a statement that has not stopped yet
+INTERRUPT_PAUSE_MAX = 5.0  # the pause doubles up to this
+INTERRUPT_FOR = 60.0  # seconds after which a statement that ignores its interrupts is left to its driver
 
 
 class _Run:
-    """One query's handle, so the event loop can interrupt it only while it runs."""
+    """One query's handle, shared by its worker and the interrupts sent to it: whichever of them
+    finishes last gives the handle back, so a slow interrupt never holds the worker up and never
+    touches a handle that was given back."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: Callable[[Any], None]) -> None:
         self._lock = threading.Lock()
+        self._release = release
         self._handle: Any = None
+        self._users = 0
         self.cancelled = False
+        self.ended = threading.Event()  # the worker has returned
 
     def start(self, handle: Any) -> bool:
+        """Lend the worker's handle to interrupts; False (the handle given back) once cancelled."""
         with self._lock:
-            self._handle = handle
-            return not self.cancelled
+            if not self.cancelled:
+                self._handle, self._users = handle, 1
+                return True
+        self._release(handle)
+        return False
+
+    def cancel(self) -> bool:
+        """Mark the run cancelled; True the first time."""
+        with self._lock:
+            first, self.cancelled = not self.cancelled, True
+            return first
+
+    def interrupt(self, interrupt: Callable[[Any], None], kind: str) -> None:
+        """Interrupt the statement, if it runs; a failing interrupt is logged, never raised."""
+        with self._lock:
+            if self._handle is None:
+                return
+            handle, self._users = self._handle, self._users + 1
+        try:
+            interrupt(handle)
+        except Exception as exc:  # noqa: BLE001 - an interrupt is best effort; the caller already has its 504
+            log.warning("interrupting a %s query failed: %s", kind, type(exc).__name__)
+        finally:
+            self._leave()
 
     def finish(self) -> None:
-        with self._lock:
-            self._handle = None
+        """The worker is done with its handle (after a successful `start`)."""
+        self._leave()
 
-    def cancel(self, interrupt) -> None:
+    def _leave(self) -> None:
         with self._lock:
-            self.cancelled = True
-            if self._handle is not None:
-                interrupt(self._handle)
+            self._users -= 1
+            if self._users:
+                return
+            handle, self._handle = self._handle, None
+        self._release(handle)
 
 
 class ThreadedEngine(Engine):
@@ -54,6 +91,8 @@ class ThreadedEngine(Engine):
     def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
         super().__init__(url, reach=reach)
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix=f"yardstick-{self.kind}")
+        self._max_stuck = max(1, max_workers // 2)
+        self._stuck = 0  # workers still busy past their query's time limit (event loop only)
 
     @abstractmethod
     def _open(self) -> Any:
@@ -61,11 +100,11 @@ class ThreadedEngine(Engine):
 
     @abstractmethod
     def _release(self, handle: Any) -> None:
-        """Give back what `_open` returned."""
+        """Give back what `_open` returned (in the worker, or in the interrupt thread if it ends last)."""
 
     @abstractmethod
     def _interrupt(self, handle: Any) -> None:
-        """Stop the statement running on `handle`; called from the event loop thread."""
+        """Stop the statement running on `handle`; called from an interrupt thread, and may block."""
 
     @abstractmethod
     def _translate(self, exc: Exception, text: str) -> AppError | None:
@@ -74,7 +113,9 @@ class ThreadedEngine(Engine):
     async def execute(
         self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
     ) -> Result:
-        run = _Run()
+        if self._stuck >= self._max_stuck:
+            raise self._clogged(timeout)
+        run = _Run(self._release)
         loop = asyncio.get_running_loop()
         try:
             future = loop.run_in_executor(self._executor, self._run, run, sql, tuple(params), timeout, max_rows)
@@ -95,11 +136,42 @@ class ThreadedEngine(Engine):
         return future.result()
 
     def _stop(self, run: _Run, future: asyncio.Future) -> None:
-        """Interrupt the statement, and again until it has stopped: an interrupt that arrives
-        before the driver has started the statement is lost (DuckDB, SQLite and Spark alike)."""
+        """Cancel the run and interrupt it from a daemon thread; a worker still busy
+        UNWIND_SECONDS later counts as stuck until it returns."""
+        if future.done() or not run.cancel():
+            return
+        threading.Thread(target=self._interrupt_until_ended, args=(run,), daemon=True,
+                         name=f"yardstick-{self.kind}-interrupt").start()
+        asyncio.get_running_loop().call_later(UNWIND_SECONDS, self._watch, future)
+
+    def _interrupt_until_ended(self, run: _Run) -> None:
+        """Interrupt, and again until the worker returns: an interrupt that arrives before the
+        driver has started the statement is lost (DuckDB, SQLite and Spark alike)."""
+        pause, waited = INTERRUPT_EVERY, 0.0
+        while waited < INTERRUPT_FOR:
+            run.interrupt(self._interrupt, self.kind)
+            if run.ended.wait(pause):
+                return
+            waited += pause
+            pause = min(pause * 2, INTERRUPT_PAUSE_MAX)
+        log.warning("a %s query ignored its interrupts for %g s; its worker stays busy until the driver returns",
+                    self.kind, INTERRUPT_FOR)
+
+    def _watch(self, future: asyncio.Future) -> None:
         if not future.done():
-            run.cancel(self._interrupt)
-            asyncio.get_running_loop().call_later(INTERRUPT_EVERY, self._stop, run, future)
+            self._stuck += 1
+            log.warning("a %s query is still running past its time limit (%d stuck)", self.kind, self._stuck)
+            future.add_done_callback(self._unstick)
+
+    def _unstick(self, _: asyncio.Future) -> None:
+        self._stuck -= 1
+
+    def _clogged(self, timeout: float) -> SourceUnavailable:
+        return SourceUnavailable(
+            f"{self._stuck} queries on this source are still running past their time limit; "
+            "it takes new queries once they stop",
+            details={"stuck_queries": self._stuck}, headers={"Retry-After": str(max(1, math.ceil(timeout)))},
+        )
 
     def _fetch(self, handle: Any, sql: str, params: tuple, *, timeout: float,
                limit: int) -> tuple[list[str], Sequence[Sequence[Any]]]:
@@ -111,16 +183,20 @@ class ThreadedEngine(Engine):
         return columns, rows
 
     def _run(self, run: _Run, sql: str, params: tuple, timeout: float, max_rows: int) -> Result:
-        handle = self._open_or_fail()
         try:
+            if run.cancelled:  # waited in the queue past its time limit: do not even connect
+                raise QueryTimeout("the query was cancelled before it started")
+            handle = self._open_or_fail()
             if not run.start(handle):
                 raise QueryTimeout("the query was cancelled before it started")
-            columns, rows = self._fetch(handle, sql, params, timeout=timeout, limit=max_rows + 1)
-        except Exception as exc:
-            raise self._fail(exc, run) from None
+            try:
+                columns, rows = self._fetch(handle, sql, params, timeout=timeout, limit=max_rows + 1)
+            except Exception as exc:
+                raise self._fail(exc, run) from None
+            finally:
+                run.finish()
         finally:
-            run.finish()
-            self._release(handle)
+            run.ended.set()
         if len(rows) > max_rows:
             raise row_limit_exceeded(max_rows)
         return Result(columns=columns, rows=[tuple(r) for r in rows])

@@ -2,8 +2,10 @@
 
 `trino+https://user:password@host:443/catalog/schema` uses TLS and basic authentication.
 Parameters go through the driver's prepared statements (`?`), never into the SQL text.
-The server enforces `query_max_run_time`; a timeout also cancels the query, and the rest
-of the result is cancelled once max_rows+1 rows have been read.
+The server enforces `query_max_run_time`; a timeout also cancels the query (an HTTP call, made
+from an interrupt thread), and the rest of the result is cancelled once max_rows+1 rows have been
+read. Every HTTP call is bounded by the query's time limit, so a coordinator that accepts and
+never answers holds a worker for a few time limits at most (the driver retries), never longer.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from app.engines.threaded import ThreadedEngine
+from app.engines.threaded import UNWIND_SECONDS, ThreadedEngine
 from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, SourceUnavailable
 from app.reach import Reach, Target
 
-REQUEST_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 30.0  # seconds for one HTTP call, at most; a shorter time limit shortens it
 # Recursive CTEs (the compiler's date spines) are unrolled by Trino up to this depth (its default is 10).
 MAX_RECURSION_DEPTH = 1000
 _TIMEOUT_ERRORS = {"EXCEEDED_TIME_LIMIT", "USER_CANCELED", "ADMINISTRATIVELY_KILLED"}
 
 
 class _Query:
-    """The cursor of one running query, so the event loop can cancel it."""
+    """The cursor of one running query, so an interrupt thread can cancel it."""
 
     def __init__(self) -> None:
         self.cursor: Any = None
@@ -43,7 +45,7 @@ class TrinoEngine(ThreadedEngine):
             "host": self._target.host, "port": self._target.port,
             "user": unquote(parts.username or "yardstick"), "http_scheme": "https" if secure else "http",
             "catalog": path[0] if path else None, "schema": path[1] if len(path) > 1 else None,
-            "request_timeout": REQUEST_TIMEOUT, "source": "yardstick",
+            "source": "yardstick",
         }
         self._password = unquote(parts.password) if parts.password else None
 
@@ -73,7 +75,8 @@ class TrinoEngine(ThreadedEngine):
         auth = trino.auth.BasicAuthentication(self._args["user"], self._password) if self._password else None
         properties = {"query_max_run_time": f"{max(1, math.ceil(timeout))}s",
                       "max_recursion_depth": str(MAX_RECURSION_DEPTH)}
-        return trino.dbapi.connect(**self._args, auth=auth, session_properties=properties)
+        return trino.dbapi.connect(**self._args, auth=auth, session_properties=properties,
+                                   request_timeout=min(REQUEST_TIMEOUT, timeout + UNWIND_SECONDS))
 
     def _fetch(self, handle: _Query, sql: str, params: tuple, *, timeout: float,
                limit: int) -> tuple[list[str], Sequence[Sequence[Any]]]:

@@ -2,7 +2,9 @@
 
 Items are applied datasets first, then metrics, each in dependency order, with set semantics
 (the file is the whole definition); an unchanged definition appends nothing, so re-runs are no-ops.
-A failure names the item, its origin (file) and the JSON pointer inside it.
+A failure names the item, its origin (file) and the JSON pointer inside it. The audit events are
+appended together at the end, so the chain lock (shared by every writer) is held only for that
+append; a dry run appends none and never takes it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.auth.principal import Caller
 from app.catalog import diff as differ
 from app.catalog import duplicates
@@ -53,6 +56,21 @@ def _order(parsed: list[tuple[int, BatchItem, Any]]) -> list[tuple[int, BatchIte
     return ordered
 
 
+async def _apply_item(session: AsyncSession, caller: Caller, batch: BatchIn, index: int, item: BatchItem, definition: Any) -> BatchResult:
+    kind = KINDS[item.kind]
+    key = getattr(definition, kind.key_field)
+    try:
+        allow = duplicates.allow_reason(item.allow_duplicate or None, item.duplicate_reason)
+        entity = await repo.entity(session, kind.name, key)
+        before = (await repo.revision(session, entity.id, entity.current_version)).content if entity else None
+        answer, changed = await catalog.put(session, caller, kind, item.definition, batch.change_note, allow_duplicate=allow)
+    except AppError as err:
+        raise _locate(err, index, item, key) from None
+    action = "create" if before is None else ("update" if changed else "unchanged")
+    changes = differ.diff(before, answer.definition) if action == "update" else []
+    return BatchResult(kind=kind.name, key=key, action=action, version=answer.version, changes=changes)
+
+
 async def apply(session: AsyncSession, caller: Caller, batch: BatchIn) -> BatchOut:
     parsed, seen = [], {}
     for index, item in enumerate(batch.items):
@@ -65,19 +83,9 @@ async def apply(session: AsyncSession, caller: Caller, batch: BatchIn) -> BatchO
         except AppError as err:
             raise _locate(err, index, item, key if isinstance(key, str) else None) from None
     results: dict[int, BatchResult] = {}
-    for index, item, definition in _order(parsed):
-        kind = KINDS[item.kind]
-        key = getattr(definition, kind.key_field)
-        try:
-            allow = duplicates.allow_reason(item.allow_duplicate or None, item.duplicate_reason)
-            entity = await repo.entity(session, kind.name, key)
-            before = (await repo.revision(session, entity.id, entity.current_version)).content if entity else None
-            answer, changed = await catalog.put(session, caller, kind, item.definition, batch.change_note, allow_duplicate=allow)
-        except AppError as err:
-            raise _locate(err, index, item, key) from None
-        action = "create" if before is None else ("update" if changed else "unchanged")
-        changes = differ.diff(before, answer.definition) if action == "update" else []
-        results[index] = BatchResult(kind=kind.name, key=key, action=action, version=answer.version, changes=changes)
+    async with audit.deferred(session, append=not batch.dry_run):
+        for index, item, definition in _order(parsed):
+            results[index] = await _apply_item(session, caller, batch, index, item, definition)
     items = [results[i] for i in sorted(results)]
     count = {a: sum(1 for r in items if r.action == a) for a in ("create", "update", "unchanged")}
     return BatchOut(dry_run=batch.dry_run, created=count["create"], updated=count["update"], unchanged=count["unchanged"], items=items)

@@ -10,6 +10,7 @@ import sqlglot
 from sqlglot import exp
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import service as audit
 from app.auth.principal import Caller
 from app.catalog import repository as catalog_repo
 from app.catalog import service as catalog
@@ -45,13 +46,14 @@ async def set_targets(session: AsyncSession, caller: Caller, batch: TargetBatch)
         seen[target.key] = i
         caller.require_edit(owners[target.metric])
     items = []
-    for i, target in enumerate(batch.targets):
-        data = {**target.model_dump(mode="json"), "domain": owners[target.metric]}
-        try:
-            out, changed = await catalog.put(session, caller, TARGET, data, batch.change_note)
-        except Invalid as err:
-            raise _at(f"/targets/{i}", err) from None
-        items.append(TargetSet(key=out.key, version=out.version, changed=changed))
+    async with audit.deferred(session):  # the chain lock only for the final append, as batches
+        for i, target in enumerate(batch.targets):
+            data = {**target.model_dump(mode="json"), "domain": owners[target.metric]}
+            try:
+                out, changed = await catalog.put(session, caller, TARGET, data, batch.change_note)
+            except Invalid as err:
+                raise _at(f"/targets/{i}", err) from None
+            items.append(TargetSet(key=out.key, version=out.version, changed=changed))
     created = sum(1 for t in items if t.changed and t.version == 1)
     updated = sum(1 for t in items if t.changed and t.version > 1)
     return TargetBatchOut(items=items, created=created, updated=updated, unchanged=len(items) - created - updated)

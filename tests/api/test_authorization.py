@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/sources/{name}"): Case(ADMINS, url="/v1/sources/shop"),
     ("GET", "/v1/audit"): Case(AUDITORS, url="/v1/audit"),
     ("GET", "/v1/audit/verify"): Case(AUDITORS, url="/v1/audit/verify"),
+    ("GET", "/v1/audit/head"): Case(AUDITORS, url="/v1/audit/head"),
     # the catalog, versioned
     **versioned("datasets", "orders", lambda: dataset(unique("orders_")), lambda: {"description": unique("changed ")}),
     **versioned("metrics", "sales.revenue", lambda: metric(unique("sales.m")), lambda: {"description": unique("changed ")}),

@@ -1,7 +1,7 @@
 """The fixture loaded into DuckDB (in memory), SQLite (in memory), PostgreSQL (a schema
 of its own, dropped afterwards; skipped when YARDSTICK_TEST_DATABASE_URL is not set),
-ClickHouse (embedded chdb) and Spark (local mode); Trino SQL is checked through DuckDB
-(engine_fixtures.py)."""
+ClickHouse (embedded chdb), Spark (local mode, and a real Spark Connect server through `sc://`);
+Trino SQL is checked through DuckDB (engine_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from compiler_data import TABLES  # noqa: E402
-from engine_fixtures import Live, TrinoViaDuck, chdb_url, spark_session  # noqa: E402
+from engine_fixtures import Live, TrinoViaDuck, chdb_url, connect_tables, spark_session  # noqa: E402
 
 DUCK_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "decimal": "DECIMAL(12,2)", "date": "DATE",
               "integer": "INTEGER"}
@@ -132,15 +132,22 @@ async def spark():
 
 
 @pytest.fixture(scope="session")
+async def spark_connect(spark_connect_url):
+    live = Live("spark", connect_tables(spark_connect_url))
+    yield live
+    await live.engine.engine.close()
+
+
+@pytest.fixture(scope="session")
 def trino(duck) -> TrinoViaDuck:
     return TrinoViaDuck(duck)
 
 
 FIXTURES = {"duckdb": "duck", "sqlite": "lite", "postgresql": "pg", "clickhouse": "clickhouse",
-            "spark": "spark", "trino": "trino"}
+            "spark": "spark", "spark_connect": "spark_connect", "trino": "trino"}
 
 
-@pytest.fixture(params=["duckdb", "sqlite", "postgresql", "clickhouse",
-                        pytest.param("spark", marks=pytest.mark.slow), "trino"])
+@pytest.fixture(params=["duckdb", "sqlite", "postgresql", "clickhouse", pytest.param("spark", marks=pytest.mark.slow),
+                        pytest.param("spark_connect", marks=pytest.mark.slow), "trino"])
 def engine(request):
     return request.getfixturevalue(FIXTURES[request.param])

@@ -1,9 +1,11 @@
-"""The fixture on ClickHouse (embedded chdb), Spark (local) and Trino (checked through DuckDB).
+"""The fixture on ClickHouse (embedded chdb), Spark (local and Connect) and Trino (checked through DuckDB).
 
-ClickHouse and Spark run through the real engines (`clickhouse+chdb:///dir`, `spark+local://`)
-so their parameter binding, settings and row handling are tested too. chdb embeds one server
-per process and Spark one session, so both are process-wide singletons shared by tests/compiler
-and tests/engines; Spark starts once (~20 s) and the tables load once.
+ClickHouse and Spark run through the real engines (`clickhouse+chdb:///dir`, `spark+local://`,
+`sc://127.0.0.1:PORT`) so their parameter binding, settings and row handling are tested too.
+chdb embeds one server per process and Spark one session, so both are process-wide singletons
+shared by tests/compiler and tests/engines; Spark starts once (~20 s) and the tables load once.
+Over Spark Connect the tables are tables in the server's warehouse, not temp views: a view
+belongs to the session that made it, and each engine opens a session of its own.
 """
 
 from __future__ import annotations
@@ -52,27 +54,48 @@ def chdb_url() -> str:
     return f"clickhouse+chdb://{path}"
 
 
-@functools.cache
-def spark_session():
-    """The one local Spark session, with the fixture as temp views (TIMESTAMP_NTZ: no time zones)."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
+def _spark_frames(spark):
+    """The fixture tables as DataFrames of `spark` (TIMESTAMP_NTZ: no time zones), by name."""
     from pyspark.sql import types as T
 
     spark_types = {"string": T.StringType(), "timestamp": T.TimestampNTZType(), "decimal": T.DecimalType(12, 2),
                    "date": T.DateType(), "integer": T.LongType()}
+    for name, (cols, types, rows) in TABLES.items():
+        schema = T.StructType([T.StructField(c, spark_types[t], True) for c, t in zip(cols, types)])
+        data = [tuple(Decimal(r[c]) if t == "decimal" and r[c] is not None else r[c] for c, t in zip(cols, types))
+                for r in rows]
+        yield name, spark.createDataFrame(data, schema)
+
+
+@functools.cache
+def spark_session():
+    """The one local Spark session, with the fixture as temp views."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
     spark = (SparkSession.builder.master("local[2]").appName("yardstick-tests")
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
              .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
              .config("spark.sql.adaptive.enabled", "false").config("spark.sql.codegen.wholeStage", "false")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    for name, (cols, types, rows) in TABLES.items():
-        schema = T.StructType([T.StructField(c, spark_types[t], True) for c, t in zip(cols, types)])
-        data = [tuple(Decimal(r[c]) if t == "decimal" and r[c] is not None else r[c] for c, t in zip(cols, types))
-                for r in rows]
-        spark.createDataFrame(data, schema).cache().createOrReplaceTempView(name)
+    for name, frame in _spark_frames(spark):
+        frame.cache().createOrReplaceTempView(name)
     return spark
+
+
+@functools.cache
+def connect_tables(url: str) -> str:
+    """Load the fixture into the Spark Connect server at `url` as warehouse tables; answers the URL."""
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+    spark = RemoteSession.builder.remote(url).create()
+    try:
+        for name, frame in _spark_frames(spark):
+            frame.write.mode("overwrite").saveAsTable(name)
+    finally:
+        spark.stop()
+    return url
 
 
 class Counting:

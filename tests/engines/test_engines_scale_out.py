@@ -1,6 +1,7 @@
-"""ClickHouse (embedded chdb), Spark (local) and Trino engines: URLs, params, timeouts, row
-caps, error mapping and scrubbing. No ClickHouse server, Spark cluster or Trino server runs
-here: their network paths are checked against a closed local port."""
+"""ClickHouse (embedded chdb), Spark (local, and a real Spark Connect server) and Trino engines:
+URLs, params, timeouts, row caps, error mapping and scrubbing. No ClickHouse server or Trino
+server runs here: their network paths are checked against a closed local port (and Trino
+against a coordinator that hangs, in tests/query/test_query_timeouts.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "compiler"))
 
-from engine_fixtures import chdb_url, spark_session  # noqa: E402
+from engine_fixtures import chdb_url, connect_tables, spark_session  # noqa: E402
 
 from app.engines import create_engine, kind_of  # noqa: E402
 from app.errors import Invalid, QueryTimeout, SourceError, SourceUnavailable  # noqa: E402
@@ -121,11 +122,24 @@ async def test_trino_unreachable_hides_password():
 
 # -- Spark, local ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-async def spark():
+async def spark_local():
     spark_session()
     engine = create_engine("spark+local://")
     yield engine
     await engine.close()
+
+
+@pytest.fixture(scope="module")
+async def spark_connect(spark_connect_url):
+    engine = create_engine(connect_tables(spark_connect_url))
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture(params=["spark_local", "spark_connect"])
+def spark(request):
+    """The same checks in local mode and over Spark Connect (a real server, tests/spark_connect.py)."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.mark.slow

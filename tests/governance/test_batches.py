@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.helpers import bearer, ok, orders_dataset, sales_setup
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from app.audit.service import CHAIN_LOCK
+from app.catalog import service as catalog
+from tests.helpers import bearer, gmv_metric, make_principal, ok, orders_dataset, sales_setup
 
 N_DATASETS, N_METRICS = 10, 190
 
@@ -96,3 +103,50 @@ async def test_bad_batches_are_4xx(client, admin_key):
     assert dup.json()["error"]["code"] == "DUPLICATE_ITEM" and dup.json()["error"]["details"]["item"] == 1
     reader = await client.post("/v1/batches", json={"items": [{"kind": "dataset", "definition": dataset(1)}]}, headers=bearer("nope"))
     assert reader.status_code == 401
+
+
+def big_library(n_metrics: int) -> list[dict]:
+    """The library's ten datasets and `n_metrics` metrics (every tenth derived from the one before)."""
+    return [{"kind": "dataset", "definition": dataset(i)} for i in range(N_DATASETS)] + [
+        {"kind": "metric", "definition": metric(i)} for i in range(n_metrics)
+    ]
+
+
+@pytest.mark.parametrize(("dry_run", "size"), [(False, 2000), (True, 200)])
+async def test_an_unrelated_patch_commits_in_the_middle_of_a_batch(client, admin_key, app, monkeypatch, dry_run, size):
+    """Halfway through a 2,000-item batch (its transaction open, its items written), another domain's
+    PATCH commits: the batch holds no lock it shares, and a dry run never takes the chain lock.
+    Counted, not timed: were the chain lock held, the PATCH could never commit while the batch waits for it."""
+    async with app.state.db.session() as session:
+        if session.bind.dialect.name != "postgresql":
+            return  # SQLite has one writer at a time: a batch holds it for its transaction (docs/scale.md)
+    editor = await sales_setup(client, admin_key)
+    await ok(await client.post("/v1/domains", json={"name": "service"}, headers=bearer(admin_key)), 201)
+    other = await make_principal(client, admin_key, "svc", [{"role": "editor", "domain": "service"}])
+    await ok(await client.post("/v1/datasets", json=orders_dataset(domain="service", name="tickets"), headers=bearer(other)), 201)
+    await ok(await client.post("/v1/metrics", json=gmv_metric(domain="service", key="service.gmv", dataset="tickets"), headers=bearer(other)), 201)
+    items = big_library(size - N_DATASETS)
+    put, seen, during = catalog.put, [], {}
+
+    async def sql(statement: str, **params):
+        async with app.state.db.engine.connect() as conn:
+            return (await conn.execute(text(statement), params)).scalar_one()
+
+    async def put_then_patch_halfway(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == len(items) // 2:
+            during["chain_locks"] = await sql("SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = pg_locks.database "
+                                              "WHERE d.datname = current_database() AND locktype = 'advisory' AND objid = :k AND granted", k=CHAIN_LOCK)
+            patch = client.patch("/v1/metrics/service.gmv", json={"caliber": "edited during the batch"}, headers={**bearer(other), "If-Match": '"1"'})
+            during["patch"] = (await asyncio.wait_for(patch, timeout=120)).status_code  # only a deadlock reaches the bound
+            during["committed"] = await sql("SELECT max(seq) FROM audit_events")
+        return await put(*args, **kwargs)
+
+    monkeypatch.setattr(catalog, "put", put_then_patch_halfway)
+    before = await sql("SELECT max(seq) FROM audit_events")
+    answer = await ok(await client.post("/v1/batches", json={"items": items, "dry_run": dry_run}, headers=bearer(editor)))
+    assert (answer["created"], len(seen)) == (size, size)
+    assert during == {"chain_locks": 0, "patch": 200, "committed": before + 1}
+    assert await sql("SELECT entity_key FROM audit_events WHERE seq = :s", s=before + 1) == "service.gmv"
+    assert await sql("SELECT max(seq) FROM audit_events") == before + 1 + (0 if dry_run else size)
+    assert (await ok(await client.get("/v1/audit/verify", headers=bearer(admin_key))))["ok"] is True

@@ -17,7 +17,7 @@ PRINCIPAL = "name displayName kind roles { role domain } keys { id label created
 SOURCE = "name kind url description createdBy createdAt"
 VERSION = "version author changeNote createdAt contentHash"
 DIFF = "key fromVersion toVersion changes { path op before after summary }"
-EVENT = "seq at actor action entityKind entityKey before after reason prevHash hash"
+EVENT = "seq at actor action entityKind entityKey before after reason prevHash keyId hash"
 
 
 def twins(moment: str) -> list[tuple[str, str, str]]:
@@ -45,7 +45,8 @@ def twins(moment: str) -> list[tuple[str, str, str]]:
         ("/v1/metrics/sales.nope", 'metric(key: "sales.nope") { key }', "metric"),
         ("/v1/audit", f"auditEvents {{ items {{ {EVENT} }} nextCursor }}", "auditEvents"),
         ("/v1/audit?entity_kind=metric&actor=admin&limit=2", f'auditEvents(entityKind: "metric", actor: "admin", limit: 2) {{ items {{ {EVENT} }} nextCursor }}', "auditEvents"),
-        ("/v1/audit/verify", "auditVerification { ok events firstBrokenSeq reason }", "auditVerification"),
+        ("/v1/audit/verify", "auditVerification { ok events headSeq firstBrokenSeq code reason }", "auditVerification"),
+        ("/v1/audit/head", "auditHead { seq hash keyId signature at }", "auditHead"),
     ]
 
 

@@ -30,7 +30,7 @@ TWINS = {
     "listDomains": "domains", "createDomain": "createDomain", "getDomainPolicy": "domainPolicy", "setDomainPolicy": "setDomainPolicy",
     "getDomainChecks": "domainChecks",
     "listPrincipals": "principals", "listSources": "sources", "getSource": "source",
-    "listAuditEvents": "auditEvents", "verifyAuditChain": "auditVerification",
+    "listAuditEvents": "auditEvents", "verifyAuditChain": "auditVerification", "getAuditHead": "auditHead",
     "resolveQuery": "resolve", "compileQuery": "compile",
 }
 # ... or is REST-only, for a reason.

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from app.api.graphql.inputs import AuditArgs, CatalogArgs, PageArgs, QueryInput, query_request, validated
 from app.api.graphql.types import (
     AuditEventPage,
+    AuditHead,
     CompiledQuery,
     Dataset,
     DatasetPage,
@@ -32,7 +33,8 @@ from app.api.graphql.types import (
     VersionPage,
 )
 from app.audit import service as audit
-from app.audit.schemas import AuditEventOut, VerificationOut
+from app.audit.schemas import AuditEventOut, AuditHeadOut, VerificationOut
+from app.audit.verify import verify as verify_chain
 from app.auth import service as auth
 from app.catalog import lifecycle
 from app.catalog import service as catalog
@@ -174,11 +176,17 @@ class Query:
             events, cursor = await audit.page(session, flt, cursor=a.cursor, limit=a.limit)
         return Page[AuditEventOut](items=[AuditEventOut.model_validate(e) for e in events], next_cursor=cursor)
 
+    @strawberry.field(description="The audit chain's signed head, for an outside monitor (auditors and admins), as GET /v1/audit/head.")
+    async def audit_head(self, info: Info) -> AuditHead:
+        info.context.caller.require_auditor()
+        async with info.context.db.session() as session:
+            return AuditHeadOut.model_validate(await audit.head(session))
+
     @strawberry.field(description="Recompute the audit chain (auditors and admins).")
     async def audit_verification(self, info: Info) -> Verification:
         info.context.caller.require_auditor()
         async with info.context.db.session() as session:
-            return VerificationOut.model_validate(await audit.verify(session))
+            return VerificationOut.model_validate(await verify_chain(session))
 
     @strawberry.field(description="Governed values: the input and answer of POST /v1/query (`include`, `warnings` too).")
     async def resolve(self, info: Info, input: QueryInput) -> QueryResult:

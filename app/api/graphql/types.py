@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.graphql.derive import derive, derived
-from app.audit.schemas import AuditEventOut, VerificationOut
+from app.audit.schemas import AuditEventOut, AuditHeadOut, VerificationOut
 from app.auth.schemas import DomainOut, KeyOut, PrincipalOut, PrincipalRef
 from app.catalog.schemas import DatasetOut, DiffOut, EntityOut, LifecycleOut, MetricOut, Page, PolicyOut, VersionOut
 from app.query.schemas import MetricInfo as MetricInfoModel
@@ -30,6 +30,7 @@ Principal = derive(PrincipalOut)
 Source = derive(SourceOut)
 AuditEvent = derive(AuditEventOut)
 AuditEventPage = derive(Page[AuditEventOut])
+AuditHead = derive(AuditHeadOut)
 Verification = derive(VerificationOut)
 MetricInfo = derive(MetricInfoModel, description="A metric as a query used it: its key and the version resolved.")
 QueryResult = derive(QueryAnswer, name="QueryResult", description="Governed values: rows are arrays in column order.")

@@ -1,4 +1,4 @@
-"""The audit log and its chain verification (auditors and admins)."""
+"""The audit log, its signed head and its chain verification (auditors and admins)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import AuditorCaller, Cursor, Limit, ReadSession
 from app.audit import service
-from app.audit.schemas import AuditEventOut, VerificationOut
+from app.audit.schemas import AuditEventOut, AuditHeadOut, VerificationOut
+from app.audit.verify import verify as verify_chain
 from app.catalog.schemas import Page
 from app.db import as_utc
 from app.errors import responses
@@ -36,6 +37,13 @@ async def list_events(
     return Page[AuditEventOut](items=[AuditEventOut.model_validate(e) for e in events], next_cursor=cursor)
 
 
+@router.get("/head", response_model=AuditHeadOut, responses=responses(404), name="get_audit_head")
+async def head(caller: AuditorCaller, session: ReadSession) -> AuditHeadOut:
+    """For an outside monitor: keep the last head seen; a later head with a lower `seq`, or the same `seq` with another `hash`, means the log was rolled back."""
+    return AuditHeadOut.model_validate(await service.head(session))
+
+
 @router.get("/verify", response_model=VerificationOut, name="verify_audit_chain")
 async def verify(caller: AuditorCaller, session: ReadSession) -> VerificationOut:
-    return VerificationOut.model_validate(await service.verify(session))
+    """A broken chain is a 200 with `ok: false`, never an error: `first_broken_seq` and `code` say where and why."""
+    return VerificationOut.model_validate(await verify_chain(session))

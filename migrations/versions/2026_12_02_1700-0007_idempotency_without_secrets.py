@@ -5,8 +5,8 @@ credential. They are dropped, not converted: their bodies may hold live keys, an
 cannot be mapped to a principal. Dropping them only means a retry after the upgrade runs again
 instead of replaying. Downgrading recreates the old, empty table.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import app.db
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

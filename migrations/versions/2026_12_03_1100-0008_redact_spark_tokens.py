@@ -6,8 +6,8 @@ was already redacted. The sealed URL (`url_encrypted`) is untouched. Audit event
 `source.create` changes are append-only and hash-chained, so they keep what they recorded:
 rotate any Spark Connect token registered before this revision (docs/scale.md).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 11:00:00
 """
 
@@ -16,8 +16,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
