@@ -3,9 +3,9 @@
 Rows are read through a cursor so at most max_rows+1 cross the wire; values keep their
 driver types (numeric stays Decimal) and the caller serialises them. Past its time limit a
 query answers 504 at once, even when a hung server holds asyncpg's cancel and release: that
-clean-up goes on in the background, bounded by the pool's own timeouts. Every new connection is
-checked twice: the host against the sources' reach before connecting, and the server's own
-word (its database, address and port) against the registry's once connected.
+clean-up goes on in the background, bounded by the pool's own timeouts. The host is checked
+against the sources' reach before each new connection, and every query first asks the server
+which database it is (with its address and port), so the registry's own database is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, 
 from app.reach import POSTGRES_PORT, Reach, Target
 
 CONNECT_TIMEOUT = 10.0
+# SET LOCAL statement_timeout, and the server's word on which database it is, in one round trip
+_PREPARE = "SELECT set_config('statement_timeout', $1, true), current_database(), host(inet_server_addr()), inet_server_port()"
 _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
@@ -66,17 +68,9 @@ class PostgresEngine(Engine):
             return self._pool
 
     async def _connect(self, *args: Any, **kwargs: Any) -> asyncpg.Connection:
-        """A new pooled connection, only where sources may reach and never to the registry's database."""
+        """A new pooled connection, only where sources may reach (the server is asked who it is per query)."""
         await asyncio.to_thread(self.check_reach)
-        conn = await asyncpg.connect(*args, **kwargs)
-        try:
-            database, address, port = await conn.fetchrow(
-                "SELECT current_database(), host(inet_server_addr()), inet_server_port()", timeout=CONNECT_TIMEOUT)
-            self._reach.check_server(database, address, port)
-        except BaseException:
-            await conn.close(timeout=CONNECT_TIMEOUT)
-            raise
-        return conn
+        return await asyncpg.connect(*args, **kwargs)
 
     async def execute(
         self, sql: str, params: Sequence[Any], *, timeout: float, max_rows: int
@@ -104,7 +98,8 @@ class PostgresEngine(Engine):
         conn = await self._acquire(pool, timeout)
         try:
             async with conn.transaction(readonly=True):
-                await conn.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+                _, database, address, port = await conn.fetchrow(_PREPARE, str(max(1, int(timeout * 1000))))
+                self._reach.check_server(database, address, port)  # never the registry, whatever DNS said
                 statement = await conn.prepare(sql)
                 columns = [a.name for a in statement.get_attributes()]
                 cursor = await statement.cursor(*params)
