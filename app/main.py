@@ -25,6 +25,7 @@ from app.ops.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY, Idempotency
 from app.ops.looplag import LoopLag
 from app.ops.middleware import BodyLimit, KeyRequired, Options, RefuseNul, RequestContext, Telemetry, allowed_methods
 from app.query.service import QueryService
+from app.reach import Reach
 
 HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 406: ErrorCode.NOT_ACCEPTABLE, 415: ErrorCode.UNSUPPORTED_MEDIA_TYPE}
 # What production mode answers only with an API key (docs/roles.md); /healthz and /readyz stay open for probes.
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.loop_lag = LoopLag(app.state.telemetry.registry)
     app.state.bodies = Memo(query.BODY_MEMO_SIZE)  # parsed /v1/query bodies, by their bytes
 
-    engines = EnginePool()
+    engines = EnginePool(Reach.for_sources(settings))
     app.state.queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
 
     async def shutdown() -> None:

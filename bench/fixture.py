@@ -48,7 +48,8 @@ class World:
 def make_world(rows: int, registry_url: str | None = None, workdir: Path | None = None) -> World:
     root = workdir or Path(tempfile.mkdtemp(prefix="yardstick-bench-"))
     root.mkdir(parents=True, exist_ok=True)
-    facts = root / f"facts-{rows}.duckdb"
+    facts = root / "warehouse" / f"facts-{rows}.duckdb"  # root is the var directory: its warehouse is a data directory
+    facts.parent.mkdir(exist_ok=True)
     build_facts(facts, rows)
     url = registry_url or f"sqlite+aiosqlite:///{root}/registry.db"
     upgrade(url)

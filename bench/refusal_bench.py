@@ -20,6 +20,7 @@ from app.engines import create_engine
 from app.engines.gate import SourceGates
 from app.errors import AppError, QueryTimeout
 from app.main import create_app
+from app.reach import Reach
 from bench.fixture import World, make_world
 from bench.stats import Timing, summarise, time_async
 
@@ -78,7 +79,7 @@ def _warehouses(root: Path) -> dict[str, str]:
 async def _timeouts(root: Path, runs: int) -> dict[str, Timing]:
     out = {}
     for kind, url in _warehouses(root).items():
-        engine = create_engine(url)
+        engine = create_engine(url, Reach.for_sources(Settings(source_data_dirs=[root])))
         await engine.execute("SELECT 1", [], timeout=5, max_rows=1)  # connection open
         samples = []
         for _ in range(runs):

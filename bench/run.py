@@ -17,7 +17,7 @@ from pathlib import Path
 
 import typer
 
-BENCHES = ["compile", "newvalue", "overhead", "throughput", "registry", "memory", "refusal"]
+BENCHES = ["compile", "newvalue", "overhead", "throughput", "registry", "memory", "refusal", "reach"]
 REPORT = Path(__file__).resolve().parent / "REPORT.md"
 SECTIONS = Path(__file__).resolve().parent / "sections"  # the latest section of each bench, kept in git
 app = typer.Typer(add_completion=False)

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,12 @@ from app.config import Settings
 from app.main import create_app
 from app.migrate import upgrade
 from tests.spark_connect import connect_server, java_missing
+
+# What the suite's sources and webhook receivers may reach, allowed as an admin would: files in the
+# temporary directory, and 127.0.0.1 (PostgreSQL sources, the Trino and Spark fakes, receivers).
+os.environ.setdefault("YARDSTICK_SOURCE_DATA_DIRS", tempfile.gettempdir())
+os.environ.setdefault("YARDSTICK_SOURCE_ALLOW_HOSTS", "127.0.0.1")
+os.environ.setdefault("YARDSTICK_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
 
 BACKEND = os.environ.get("YARDSTICK_TEST_REGISTRY", "sqlite")
 PG_URL = os.environ.get("YARDSTICK_TEST_DATABASE_URL", "")

@@ -166,3 +166,21 @@ async def upgraded(url: str, settings: Settings):
     finally:
         await app.state.shutdown()
     return report, (await events_of(url))[-1]
+
+
+async def test_stored_spark_tokens_are_redacted_again(database_url):
+    """Migration 0008: a source URL redacted before it (its `;token=` left in the clear) is redacted again."""
+    before = ["sc://spark.internal:15002/;token=t0k3n;user_id=ys", "postgresql://app:***@db/w?sslpassword=***", "sc://h:15002/;use_ssl=true"]
+    after = ["sc://spark.internal:15002/;token=***;user_id=ys", "postgresql://app:***@db/w?sslpassword=***", "sc://h:15002/;use_ssl=true"]
+    await asyncio.to_thread(migrate.downgrade, database_url, "0007")
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for i, redacted in enumerate(before):
+                await connection.execute(text(
+                    "INSERT INTO sources (name, kind, url_encrypted, url_redacted, description, created_by, created_at, updated_at) "
+                    "VALUES (:n, 'spark', 'sealed', :u, '', 'admin', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": f"s{i}", "u": redacted})
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    assert [await _scalar(database_url, f"SELECT url_redacted FROM sources WHERE name = 's{i}'") for i in range(3)] == after

@@ -37,8 +37,24 @@ async def authenticate(session: AsyncSession, token: str | None) -> Caller:
     ).first()
     if row is None or row.ApiKey.revoked_at is not None or not keys.secret_matches(secret, row.ApiKey.secret_hash):
         raise Unauthenticated("the API key is unknown or revoked")
-    grants = (await session.execute(select(RoleGrant.role, RoleGrant.domain).where(RoleGrant.principal_id == row.ApiKey.principal_id))).all()
-    return Caller(name=row.name, key_id=key_id, grants=frozenset((g.role, g.domain) for g in grants))
+    return Caller(name=row.name, key_id=key_id, grants=await _grants(session, row.ApiKey.principal_id))
+
+
+async def standing(session: AsyncSession, name: str) -> Caller | None:
+    """What a principal may do now, as a Caller on one of its live keys; None once it has no live key
+    (or no longer exists). For work done on its behalf later, such as webhook deliveries."""
+    row = (await session.execute(
+        select(ApiKey.id, ApiKey.principal_id).join(Principal, Principal.id == ApiKey.principal_id)
+        .where(Principal.name == name, ApiKey.revoked_at.is_(None)).order_by(ApiKey.id).limit(1)
+    )).first()
+    if row is None:
+        return None
+    return Caller(name=name, key_id=row.id, grants=await _grants(session, row.principal_id))
+
+
+async def _grants(session: AsyncSession, principal_id: int) -> frozenset[tuple[str, str]]:
+    rows = (await session.execute(select(RoleGrant.role, RoleGrant.domain).where(RoleGrant.principal_id == principal_id))).all()
+    return frozenset((g.role, g.domain) for g in rows)
 
 
 # --- domains -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ versioned and audited too)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from app.audit import service as audit
 from app.auth import service as auth
@@ -27,6 +28,7 @@ from app.kpi.kinds import SCORECARD as SCORECARD_KIND
 from app.kpi.schemas import TargetBatch
 from app.query.schemas import QueryRequest
 from app.query.service import QueryService
+from app.reach import Reach
 from app.sources import service as sources
 from app.sources.schemas import SourceIn
 
@@ -34,8 +36,13 @@ LOADER = Caller(name="demo-loader", key_id="-", grants=frozenset({("admin", "*")
 DOMAINS = {"sales": "Sales: orders, customers, collection.", "service": "Customer service: tickets, satisfaction."}
 
 
+def warehouse_path(settings: Settings) -> Path:
+    """Where the demo warehouse lives: var/warehouse, a source data directory by default."""
+    return (settings.warehouse_dir / "demo.duckdb").resolve()
+
+
 async def install_demo(settings: Settings) -> str:
-    path = (settings.var_dir / "demo.duckdb").resolve()
+    path = warehouse_path(settings)
     build_warehouse(path)
     db = Database(settings.database_url, session_info=audit.session_info(settings))
     created = 0
@@ -45,7 +52,8 @@ async def install_demo(settings: Settings) -> str:
                 if not await auth.domain_exists(session, name):
                     await auth.create_domain(session, LOADER, DomainIn(name=name, description=description))
             if not await sources.source_exists(session, SOURCE):
-                await sources.create_source(session, LOADER, SourceIn(name=SOURCE, url=f"duckdb://{path}", description="demo retail warehouse"), settings.secret_key)
+                await sources.create_source(session, LOADER, SourceIn(name=SOURCE, url=f"duckdb://{path}", description="demo retail warehouse"),
+                                             settings.secret_key, Reach.for_sources(settings))
             for kind, definitions, key_field in ((DATASET, DATASETS, "name"), (METRIC, METRICS, "key")):
                 for definition in definitions:
                     if await repo.entity(session, kind.name, definition[key_field]) is None:
@@ -69,7 +77,7 @@ async def _actuals(queries: QueryService, metric: str, grain: str, scope: dict) 
 
 async def _install_kpis(db: Database, settings: Settings) -> int:
     """Targets derived from actual values × a rotating factor, and the company scorecard."""
-    engines = EnginePool()
+    engines = EnginePool(Reach.for_sources(settings))
     queries = QueryService(db, engines, settings, extras=ANSWER_EXTRAS)
     items = []
     try:

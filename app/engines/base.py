@@ -2,6 +2,8 @@
 
 Engines never see definitions or requests; the compiler hands them dialect SQL with
 positional parameters. Errors come back as the AppError family and never carry the URL.
+Each engine says where its URL points (`target`) and checks it against the sources' reach
+(app/reach.py) when it connects, as the sources service does when the source is registered.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from app.config import get_settings
 from app.errors import ErrorCode, Invalid
+from app.reach import Reach, Target
 
 
 FILE_SCHEMES = {"clickhouse+chdb"}  # URLs whose path names a local directory
@@ -30,8 +34,20 @@ class Engine(ABC):
     kind: ClassVar[str]
     dialect: ClassVar[str]  # sqlglot dialect name
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, reach: Reach | None = None) -> None:
+        """`reach` defaults to this process's policy for sources (its settings)."""
         self._secrets = url_secrets(url)
+        self._target = self.target(url)
+        self._reach = reach or Reach.for_sources(get_settings())
+
+    @classmethod
+    @abstractmethod
+    def target(cls, url: str) -> Target:
+        """Where the URL points (a file, or a host and port); Invalid for a URL this engine cannot use."""
+
+    def check_reach(self) -> None:
+        """Refuse to connect where sources may not reach; blocking (DNS): call it from a worker thread."""
+        self._reach.check(self._target)
 
     @abstractmethod
     async def execute(

@@ -5,6 +5,10 @@
 embeds one server per process, so one directory per process). Parameters are bound
 server-side as `{p0:Type}`; the time limit and the row cap are ClickHouse settings, so the
 server itself stops the query and sends at most a block past the cap.
+
+chdb runs with `readonly=1`, which refuses table functions (`file()`, `url()`, `s3()`, `remote()`)
+and every write (chdb 4.4). That mode also refuses a query's own SETTINGS clause, so the limits
+are settings of the connection, reopened when a query asks for other limits.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import re
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from app.engines.base import file_path, named
 from app.engines.threaded import ThreadedEngine
 from app.errors import AppError, QueryTimeout, SourceError, SourceUnavailable
+from app.reach import Reach, Target
 
 CONNECT_TIMEOUT = 10
 _CODE = re.compile(r"Code: (\d+)")
@@ -41,18 +46,19 @@ class ClickHouseEngine(ThreadedEngine):
     kind = "clickhouse"
     dialect = "clickhouse"
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url, max_workers=max_workers)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach, max_workers=max_workers)
         parts = urlsplit(url)
         self._embedded = parts.scheme.lower() == "clickhouse+chdb"
         if self._embedded:
             self._path = file_path(url)
             self._conn: Any = None
+            self._conn_settings: dict[str, Any] = {}
             self._conn_lock = threading.Lock()
         else:
             self._client_args = {
-                "host": parts.hostname or "localhost",
-                "port": parts.port,
+                "host": self._target.host,
+                "port": self._target.port,
                 "username": unquote(parts.username or "default"),
                 "password": unquote(parts.password or ""),
                 "database": unquote(parts.path.lstrip("/")) or None,
@@ -64,25 +70,43 @@ class ClickHouseEngine(ThreadedEngine):
             self._clients: list[Any] = []
             self._clients_lock = threading.Lock()
 
+    @classmethod
+    def target(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "clickhouse+chdb":
+            return Target(path=file_path(url))
+        secure = parts.scheme.lower() == "clickhouse+https"
+        return Target(host=parts.hostname or "localhost", port=parts.port or (8443 if secure else 8123))
+
     # -- handles ------------------------------------------------------------------------------
     def _open(self) -> Any:
-        return self._chdb() if self._embedded else self._client()
+        """A server client; for chdb nothing yet: its connection depends on the query's limits (`_chdb`)."""
+        return None if self._embedded else self._client()
 
-    def _chdb(self) -> Any:
-        with self._conn_lock:
-            if self._conn is None:
-                import chdb  # optional: the `chdb` extra
-
-                try:
-                    self._conn = chdb.connect(f"file:{self._path}?mode=ro")
-                except Exception as exc:  # noqa: BLE001 - chdb raises RuntimeError/ChdbError alike
-                    raise SourceUnavailable(
-                        f"the chdb directory cannot be opened: {self.scrub(str(exc))}") from None
+    def _chdb(self, settings: dict[str, Any]) -> Any:
+        """The chdb connection with these limits, read-only and sandboxed; the caller holds `_conn_lock`."""
+        if self._conn is not None and self._conn_settings == settings:
             return self._conn
+        self._close_chdb()
+        self.check_reach()
+        import chdb  # optional: the `chdb` extra
+
+        try:
+            self._conn = chdb.connect(f"file:{self._path}?{urlencode({'mode': 'ro', 'readonly': 1, **settings})}")
+        except Exception as exc:  # noqa: BLE001 - chdb raises RuntimeError/ChdbError alike
+            raise SourceUnavailable(f"the chdb directory cannot be opened: {self.scrub(str(exc))}") from None
+        self._conn_settings = settings
+        return self._conn
+
+    def _close_chdb(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
+            self.check_reach()
             import clickhouse_connect  # optional: the `clickhouse` extra
 
             client = clickhouse_connect.get_client(**{k: v for k, v in self._client_args.items() if v is not None})
@@ -104,16 +128,14 @@ class ClickHouseEngine(ThreadedEngine):
         if not self._embedded:
             result = handle.query(sql, parameters=named(params), settings=settings)
             return list(result.column_names), result.result_rows[:limit]
-        clause = ", ".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in settings.items())
         with self._conn_lock:  # a chdb connection runs one query at a time
+            conn = self._chdb(settings)
             try:
-                table = handle.query(f"{sql}\nSETTINGS {clause}", "arrowtable", params=_escaped(named(params)))
+                table = conn.query(sql, "arrowtable", params=_escaped(named(params)))
             except Exception:
                 # chdb 4.4: after a failed query (a timeout) the connection's next Arrow answer is
                 # corrupt ("Invalid flatbuffers message"); start the next query on a fresh connection.
-                if self._conn is handle:
-                    self._conn = None
-                    handle.close()
+                self._close_chdb()
                 raise
         return list(table.column_names), _rows(table, limit)
 
@@ -131,9 +153,7 @@ class ClickHouseEngine(ThreadedEngine):
         await super().close()
         if self._embedded:
             with self._conn_lock:
-                conn, self._conn = self._conn, None
-            if conn is not None:
-                conn.close()
+                self._close_chdb()
             return
         with self._clients_lock:
             clients, self._clients = self._clients, []

@@ -15,21 +15,27 @@ import duckdb
 from app.engines.base import file_path
 from app.engines.threaded import ThreadedEngine
 from app.errors import AppError, SourceError, SourceUnavailable
+from app.reach import Reach, Target
 
 
 class DuckDBEngine(ThreadedEngine):
     kind = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url, max_workers=max_workers)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach, max_workers=max_workers)
         self._path = file_path(url)
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def target(cls, url: str) -> Target:
+        return Target(path=file_path(url))
+
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._conn is None:
+                self.check_reach()
                 conn = duckdb.connect(
                     self._path, read_only=True, config={"enable_external_access": False}
                 )

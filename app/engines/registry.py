@@ -19,6 +19,7 @@ from app.engines.spark_engine import SparkEngine
 from app.engines.sqlite_engine import SQLiteEngine
 from app.engines.trino_engine import TrinoEngine
 from app.errors import ErrorCode, Invalid
+from app.reach import Reach, Target
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,13 @@ def kind_of(url: str) -> str:
     return kind
 
 
-def create_engine(url: str) -> Engine:
-    return ENGINES[kind_of(url)](url)
+def create_engine(url: str, reach: Reach | None = None) -> Engine:
+    return ENGINES[kind_of(url)](url, reach=reach)
+
+
+def target_of(url: str) -> Target:
+    """Where a source URL points, without opening anything; Invalid for a URL its engine cannot use."""
+    return ENGINES[kind_of(url)].target(url)
 
 
 def _fingerprint(url: str) -> str:
@@ -55,9 +61,11 @@ def _fingerprint(url: str) -> str:
 
 
 class EnginePool:
-    """One engine per source name, created on first use and replaced when the URL changes."""
+    """One engine per source name, created on first use and replaced when the URL changes; each
+    checks what it connects to against `reach` (default: this process's settings)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reach: Reach | None = None) -> None:
+        self._reach = reach
         self._engines: dict[str, tuple[str, Engine]] = {}
         self._lock = asyncio.Lock()
 
@@ -67,7 +75,7 @@ class EnginePool:
             current = self._engines.get(source)
             if current is not None and current[0] == fingerprint:
                 return current[1]
-            engine = create_engine(url)
+            engine = create_engine(url, self._reach)
             self._engines[source] = (fingerprint, engine)
         if current is not None:
             log.info("source %s changed its URL; closing its previous engine", source)

@@ -8,6 +8,8 @@ cancelled: by job group in local mode (interruptOnCancel), by operation tag over
 Spark Connect retries an unreachable server for ten minutes by default; here its waits between
 retries add up to about RETRY_SECONDS (at most half the time limit), so a server that is down
 answers 503 well before the default time limit, and an interrupt or a close never waits long.
+The local session runs with `spark.sql.runSQLOnFiles=false` (no ``SELECT … FROM csv.`/path` ``);
+what a Connect server may read is that cluster's own configuration.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from app.engines.base import named
 from app.engines.threaded import ThreadedEngine
 from app.errors import AppError, ErrorCode, Invalid, SourceError, SourceUnavailable
+from app.reach import Reach, Target
 
 _UNAVAILABLE = ("Py4JNetworkError", "RetriesExceeded", "ConnectionRefusedError")
 # gRPC status codes of a Spark Connect error that mean the server, not the query, failed
@@ -41,8 +44,8 @@ class SparkEngine(ThreadedEngine):
     kind = "spark"
     dialect = "spark"
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url, max_workers=max_workers)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach, max_workers=max_workers)
         parts = urlsplit(url)
         self._remote = parts.scheme.lower() == "sc"
         self._url = url
@@ -57,6 +60,15 @@ class SparkEngine(ThreadedEngine):
         self._session: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def target(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "sc":
+            return Target()  # spark+local:// runs in this process
+        if not parts.hostname:
+            raise Invalid("a Spark Connect source URL is sc://host:15002", code=ErrorCode.INVALID_SOURCE_URL)
+        return Target(host=parts.hostname, port=parts.port or 15002)
+
     def _spark(self) -> Any:
         with self._lock:
             if self._session is None:
@@ -69,6 +81,7 @@ class SparkEngine(ThreadedEngine):
         except ImportError:
             raise SourceUnavailable("pyspark is not installed (pip install 'yardstick[spark]')") from None
         if self._remote:
+            self.check_reach()
             try:  # Connect's own builder: the classic one marks the whole process as Connect-only
                 from pyspark.sql.connect.session import SparkSession as RemoteSession
 
@@ -82,7 +95,9 @@ class SparkEngine(ThreadedEngine):
                    .config("spark.ui.enabled", "false")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.sql.shuffle.partitions", str(self._threads)))
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
+        session.conf.set("spark.sql.runSQLOnFiles", "false")
+        return session
 
     def _open(self) -> _Query:
         return _Query(self._spark(), f"yardstick-{uuid.uuid4().hex}")

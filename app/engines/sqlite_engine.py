@@ -14,6 +14,7 @@ from typing import Any
 from app.engines.base import file_path
 from app.engines.threaded import ThreadedEngine
 from app.errors import AppError, SourceError, SourceUnavailable
+from app.reach import Reach, Target
 
 _ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 
@@ -26,17 +27,22 @@ class SQLiteEngine(ThreadedEngine):
     kind = "sqlite"
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url, max_workers=max_workers)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach, max_workers=max_workers)
         self._uri = Path(file_path(url)).as_uri() + "?mode=ro"
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
+    @classmethod
+    def target(cls, url: str) -> Target:
+        return Target(path=file_path(url))
+
     def _open(self) -> sqlite3.Connection:
         """The worker thread's own connection, opened on its first query."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            self.check_reach()
             try:
                 conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
             except sqlite3.Error as exc:

@@ -21,6 +21,7 @@ from typing import Any
 
 from app.engines.base import Engine, Result, row_limit_exceeded
 from app.errors import AppError, QueryTimeout, SourceUnavailable
+from app.reach import Reach
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ class _Run:
 class ThreadedEngine(Engine):
     """An engine over a blocking DB-API driver: subclasses open handles and map errors."""
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach)
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix=f"yardstick-{self.kind}")
         self._max_stuck = max(1, max_workers // 2)
         self._stuck = 0  # workers still busy past their query's time limit (event loop only)

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from app.engines.threaded import UNWIND_SECONDS, ThreadedEngine
 from app.errors import AppError, ErrorCode, Invalid, QueryTimeout, SourceError, SourceUnavailable
+from app.reach import Reach, Target
 
 REQUEST_TIMEOUT = 30.0  # seconds for one HTTP call, at most; a shorter time limit shortens it
 # Recursive CTEs (the compiler's date spines) are unrolled by Trino up to this depth (its default is 10).
@@ -35,20 +36,25 @@ class TrinoEngine(ThreadedEngine):
     kind = "trino"
     dialect = "trino"
 
-    def __init__(self, url: str, *, max_workers: int = 4) -> None:
-        super().__init__(url, max_workers=max_workers)
+    def __init__(self, url: str, *, reach: Reach | None = None, max_workers: int = 4) -> None:
+        super().__init__(url, reach=reach, max_workers=max_workers)
         parts = urlsplit(url)
         path = [unquote(p) for p in parts.path.strip("/").split("/") if p]
-        if len(path) > 2 or not parts.hostname:
-            raise Invalid("a Trino source URL is trino://user@host:port/catalog/schema", code=ErrorCode.INVALID_SOURCE_URL)
         secure = parts.scheme.lower() == "trino+https"
         self._args: dict[str, Any] = {
-            "host": parts.hostname, "port": parts.port or (443 if secure else 8080),
+            "host": self._target.host, "port": self._target.port,
             "user": unquote(parts.username or "yardstick"), "http_scheme": "https" if secure else "http",
             "catalog": path[0] if path else None, "schema": path[1] if len(path) > 1 else None,
             "source": "yardstick",
         }
         self._password = unquote(parts.password) if parts.password else None
+
+    @classmethod
+    def target(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if len([p for p in parts.path.strip("/").split("/") if p]) > 2 or not parts.hostname:
+            raise Invalid("a Trino source URL is trino://user@host:port/catalog/schema", code=ErrorCode.INVALID_SOURCE_URL)
+        return Target(host=parts.hostname, port=parts.port or (443 if parts.scheme.lower() == "trino+https" else 8080))
 
     def _open(self) -> _Query:
         return _Query()
@@ -65,6 +71,7 @@ class TrinoEngine(ThreadedEngine):
         import trino.auth  # optional: the `trino` extra
         import trino.dbapi
 
+        self.check_reach()
         auth = trino.auth.BasicAuthentication(self._args["user"], self._password) if self._password else None
         properties = {"query_max_run_time": f"{max(1, math.ceil(timeout))}s",
                       "max_recursion_depth": str(MAX_RECURSION_DEPTH)}

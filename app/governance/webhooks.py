@@ -1,11 +1,17 @@
-"""Webhook subscriptions: per domain or metric, a write-only secret kept encrypted, HMAC-signed bodies."""
+"""Webhook subscriptions: per domain or metric, a write-only secret kept encrypted, HMAC-signed bodies.
+
+Editors of the domain subscribe to it (admins to every change); a subscription whose creator loses
+that right is suspended at its next delivery. Receivers must be where webhooks may reach
+(app/reach.py); URLs are answered and audited with their credentials redacted.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import sealed
@@ -19,8 +25,11 @@ from app.errors import ErrorCode, Forbidden, Invalid, NotFound
 from app.governance.models import Webhook, WebhookDelivery
 from app.governance.schemas import DeliveryOut, WebhookIn, WebhookOut
 from app.pagination import decode_cursor, next_cursor
+from app.reach import Reach, Target
+from app.sources.redaction import redact
 
 SIGNATURE_HEADER = "X-Yardstick-Signature"
+SUSPENDED = "suspended: its creator may no longer subscribe to these changes"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -28,13 +37,23 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def shown(url: str) -> str:
+    """A receiver URL as answered and audited: user information and secret-looking parameters redacted."""
+    return redact(url, keep_user=False)
+
+
 def out(hook: Webhook) -> WebhookOut:
-    return WebhookOut(id=hook.id, url=hook.url, domain=hook.domain, metric=hook.metric, active=hook.active,
+    return WebhookOut(id=hook.id, url=shown(hook.url), domain=hook.domain, metric=hook.metric, active=hook.active,
                       last_seq=hook.last_seq, created_by=hook.created_by, created_at=hook.created_at)
 
 
-async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_key: str) -> WebhookOut:
-    """Subscribe to future changes of a domain or a metric the caller can read (all changes: admins only)."""
+def may_subscribe(caller: Caller, domain: str | None) -> bool:
+    """The one rule, at subscription and at every delivery: editors of the domain, admins for every change."""
+    return caller.is_admin if domain is None else caller.can_edit(domain)
+
+
+async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_key: str, reach: Reach) -> WebhookOut:
+    """Subscribe to future changes of a domain or a metric the caller edits (all changes: admins only)."""
     domain = body.domain
     if body.metric is not None:
         metric = await repo.entity(session, "metric", body.metric)
@@ -47,7 +66,8 @@ async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_
         caller.require_admin()
     else:
         await auth.require_domain(session, domain, "/domain")
-        caller.require_read(domain)
+        caller.require_edit(domain)
+    await asyncio.to_thread(reach.check, Target(host=body.url.host or "", port=body.url.port), pointer="/url")
     now = utcnow()
     last = await session.scalar(select(func.max(AuditEvent.seq))) or 0
     hook = Webhook(url=str(body.url), secret_encrypted=sealed.seal(body.secret, secret_key, sealed.WEBHOOK_SECRET), domain=domain, metric=body.metric,
@@ -55,8 +75,23 @@ async def create(session: AsyncSession, caller: Caller, body: WebhookIn, secret_
     session.add(hook)
     await session.flush()
     await audit.record(session, actor=caller.name, action="webhook.create", entity_kind="webhook", entity_key=str(hook.id),
-                       after={"url": hook.url, "domain": domain, "metric": body.metric})
+                       after={"url": shown(hook.url), "domain": domain, "metric": body.metric})
     return out(hook)
+
+
+async def creator_may_deliver(session: AsyncSession, hook: Webhook) -> bool:
+    caller = await auth.standing(session, hook.created_by)
+    return caller is not None and may_subscribe(caller, hook.domain)
+
+
+async def suspend(session: AsyncSession, hook: Webhook) -> None:
+    """Stop a subscription whose creator lost the right: no more deliveries, the pending ones fail."""
+    hook.active = False
+    await session.execute(update(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id, WebhookDelivery.state == "pending")
+                          .values(state="failed", last_error=SUSPENDED))
+    await session.flush()
+    await audit.record(session, actor="system", action="webhook.suspend", entity_kind="webhook", entity_key=str(hook.id),
+                       reason=f"its creator '{hook.created_by}' may no longer subscribe to these changes")
 
 
 async def _owned(session: AsyncSession, caller: Caller, hook_id: int) -> Webhook:

@@ -15,7 +15,7 @@ class SourceIn(BaseModel):
 
     name: Name
     url: Annotated[str, StringConstraints(min_length=3, max_length=2000)] = Field(
-        description="write-only: e.g. duckdb:///var/demo.duckdb, sqlite:///data.db, postgresql://user:pass@host/db"
+        description="write-only: e.g. duckdb:///srv/data/sales.duckdb (under a data directory), postgresql://user:pass@host/db"
     )
     description: Text = ""
 

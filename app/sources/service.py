@@ -1,6 +1,9 @@
-"""Register and look up sources. Admins only; the stored URL is encrypted and never answered."""
+"""Register and look up sources. Admins only; the stored URL is encrypted and never answered,
+and a URL is accepted only where sources may reach (app/reach.py)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Caller
 from app.db import utcnow
-from app.engines.registry import kind_of
+from app.engines.registry import kind_of, target_of
 from app.errors import Conflict, ErrorCode, Invalid, NotFound
 from app import sealed
+from app.reach import Reach
 from app.sources import redaction
 from app.sources.models import Source
 from app.sources.schemas import SourceIn, SourceOut
@@ -23,14 +27,15 @@ def _out(source: Source) -> SourceOut:
     )
 
 
-async def create_source(session: AsyncSession, caller: Caller, data: SourceIn, secret_key: str) -> SourceOut:
+async def create_source(session: AsyncSession, caller: Caller, data: SourceIn, secret_key: str, reach: Reach) -> SourceOut:
     caller.require_admin()
     try:
-        kind = kind_of(data.url)
+        kind, target = kind_of(data.url), target_of(data.url)
     except Invalid as exc:
         raise Invalid(exc.message, pointer="/url", code=exc.code) from None
     if await session.scalar(select(Source.id).where(Source.name == data.name)):
         raise Conflict(f"source '{data.name}' exists", code=ErrorCode.SOURCE_EXISTS)
+    await asyncio.to_thread(reach.check, target, pointer="/url")
     now = utcnow()
     source = Source(
         name=data.name, kind=kind, url_encrypted=sealed.seal(data.url, secret_key, sealed.SOURCE_URL),

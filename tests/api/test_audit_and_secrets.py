@@ -252,3 +252,23 @@ async def test_source_password_never_appears(client, admin_key, app, caplog):
         for table in ("sources", "audit_events", "revisions", "entities", "idempotency_records"):
             rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
             assert PASSWORD not in repr(rows), table
+
+
+SPARK_TOKEN = "t0k-7c2e5b1d-unique-Spark"
+
+
+async def test_spark_connect_token_never_appears(client, admin_key, app):
+    url = f"sc://spark.internal:15002/;token={SPARK_TOKEN};user_id=ys"
+    created = await ok(await client.post("/v1/sources", json={"name": "sp", "url": url}, headers=bearer(admin_key)), 201)
+    assert created["url"] == "sc://spark.internal:15002/;token=***;user_id=ys"
+    seen = [json.dumps(created)]
+    for path in ("/v1/sources", "/v1/sources/sp", "/v1/audit"):
+        seen.append((await client.get(path, headers=bearer(admin_key))).text)
+    graphql = await ok(await client.post("/graphql", json={"query": '{ sources { url } source(name: "sp") { url } }'}, headers=bearer(admin_key)))
+    assert graphql["data"]["source"]["url"] == created["url"] and graphql["data"]["sources"] == [{"url": created["url"]}]
+    for text_seen in seen:
+        assert SPARK_TOKEN not in text_seen
+    async with app.state.db.session() as session:
+        for table in ("sources", "audit_events"):
+            rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
+            assert SPARK_TOKEN not in repr(rows), table

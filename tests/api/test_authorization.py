@@ -137,7 +137,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v1/batches"): Case(SALES_EDITORS, 200, "/v1/batches",
                                   lambda: {"items": [{"kind": "metric", "definition": metric(unique("sales.b"))}], "dry_run": True}),
     ("GET", "/v1/changes"): Case(SIGNED_IN, url="/v1/changes"),
-    ("POST", "/v1/webhooks"): Case(SALES_READERS, 201, "/v1/webhooks",
+    ("POST", "/v1/webhooks"): Case(SALES_EDITORS, 201, "/v1/webhooks",
                                    lambda: {"url": "http://127.0.0.1:9/hook", "secret": HOOK_SECRET, "domain": "sales"}),
     ("GET", "/v1/webhooks"): Case(SIGNED_IN, url="/v1/webhooks"),
     ("DELETE", "/v1/webhooks/{hook_id}"): Case(ADMINS, 200, made(lambda c, w: c.webhook(), "/v1/webhooks/{}")),  # and its creator

@@ -7,14 +7,17 @@ import os
 import sqlite3
 import threading
 from decimal import Decimal
+from ipaddress import ip_address
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import duckdb
 import pytest
 
+from app.config import Settings
 from app.engines import EnginePool, create_engine, kind_of
-from app.errors import Invalid, QueryTimeout, SourceError, SourceUnavailable
+from app.errors import Forbidden, Invalid, QueryTimeout, SourceError, SourceUnavailable
+from app.reach import Reach
 from tests.engines.runs import GUARD, Runs
 
 SLOW_DUCKDB = "SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = 7"
@@ -270,3 +273,20 @@ async def test_closed_engine_answers_unavailable(duck_url):
     await engine.close()
     with pytest.raises(SourceUnavailable):
         await engine.execute("SELECT 1", [], timeout=5, max_rows=1)
+
+
+@pg
+async def test_postgres_server_that_is_the_registry_is_refused_whatever_dns_said():
+    """The name looked elsewhere when checked (a stub resolver: DNS that changed in between), but the
+    connected server says it is the registry's database: the query is refused before it runs."""
+    parts = urlsplit(_pg_url())
+    registry = f"postgresql+asyncpg://{parts.username or 'postgres'}@registry.example:{parts.port or 5432}{parts.path}"
+    names = {"registry.example": [ip_address("127.0.0.1")]}  # the source's own name resolves to nothing here
+    reach = Reach.for_sources(Settings(database_url=registry, source_allow_hosts=[]), resolver=lambda host, port: names.get(host, []))
+    engine = create_engine(_pg_url(), reach)
+    try:
+        with pytest.raises(Forbidden) as err:
+            await engine.execute("SELECT 1", [], timeout=5, max_rows=1)
+        assert err.value.code == "SOURCE_IS_REGISTRY"
+    finally:
+        await engine.close()

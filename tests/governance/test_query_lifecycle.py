@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.config import WAREHOUSE_DIR
 from app.demo.setup import install_demo
 from app.demo.warehouse import build_warehouse
 from tests.helpers import bearer, ok
@@ -15,7 +16,7 @@ from tests.helpers import bearer, ok
 @pytest.fixture(scope="session")
 def gov_warehouse(tmp_path_factory):
     var = tmp_path_factory.mktemp("gov-demo-var")
-    build_warehouse(var / "demo.duckdb")
+    build_warehouse(var / WAREHOUSE_DIR / "demo.duckdb")
     return var
 
 

@@ -11,6 +11,7 @@ import shutil
 import duckdb
 import pytest
 
+from app.config import WAREHOUSE_DIR
 from app.demo.setup import install_demo
 from app.demo.warehouse import build_warehouse
 from tests.helpers import bearer, make_principal, ok
@@ -19,7 +20,7 @@ from tests.helpers import bearer, make_principal, ok
 @pytest.fixture(scope="session")
 def warehouse_dir(tmp_path_factory):
     var = tmp_path_factory.mktemp("demo-var")
-    build_warehouse(var / "demo.duckdb")
+    build_warehouse(var / WAREHOUSE_DIR / "demo.duckdb")
     return var
 
 
@@ -27,7 +28,7 @@ def warehouse_dir(tmp_path_factory):
 async def demo(app, settings, warehouse_dir, admin_key):
     demo_settings = settings.model_copy(update={"var_dir": warehouse_dir})
     await install_demo(demo_settings)
-    return warehouse_dir / "demo.duckdb"
+    return warehouse_dir / WAREHOUSE_DIR / "demo.duckdb"
 
 
 def sql_rows(path, sql: str, params=()) -> list[tuple]:

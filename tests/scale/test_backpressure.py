@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from app.engines.base import Engine
+from app.reach import Target
 from tests.helpers import bearer, make_domain, make_source, ok
 
 GUARD = 60  # seconds; only turns a hang into a failure (the queue timeout below is 0.5 s)
@@ -21,6 +22,10 @@ class Held(Engine):
 
     def __init__(self, inner: Engine, entered: asyncio.Event, release: asyncio.Event) -> None:
         self.inner, self.entered, self.release = inner, entered, release
+
+    @classmethod
+    def target(cls, url: str) -> Target:
+        return Target()  # a wrapper: the engine it holds checks its own reach
 
     async def execute(self, sql, params, *, timeout, max_rows):
         self.entered.set()

@@ -85,7 +85,7 @@ def test_change_on_a_is_answered_by_b(registry, tmp_path):
         conn.execute("CREATE TABLE t AS SELECT i AS id, (i % 7)::DOUBLE AS v FROM range(1000) r(i)")
     base_sum = sum(float(i % 7) for i in range(1000))
     env = {"YARDSTICK_DATABASE_URL": url, "YARDSTICK_CACHE_URL": REDIS_URL, "YARDSTICK_ENVIRONMENT": "test",
-           "YARDSTICK_SECRET_KEY": "replica-test-secret", "YARDSTICK_VAR_DIR": str(tmp_path)}
+           "YARDSTICK_SECRET_KEY": "replica-test-secret", "YARDSTICK_VAR_DIR": str(tmp_path / "var")}  # the warehouse lies outside var/
     replicas = [_replica(env), _replica(env)]
     try:
         (_, a), (_, b) = replicas

@@ -28,6 +28,7 @@ from app.governance.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from app.reach import Reach
 
 router = APIRouter(tags=["governance"], responses=responses(401, 403, 422))
 ProposalState = Annotated[str | None, Query(pattern="^(open|accepted|rejected)$")]
@@ -131,7 +132,7 @@ async def list_changes(caller: CurrentCaller, session: ReadSession,
 
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookOut, name="create_webhook")
 async def create_webhook(body: WebhookIn, caller: CurrentCaller, session: WriteSession, settings: AppSettings) -> WebhookOut:
-    return await webhooks.create(session, caller, body, settings.secret_key)
+    return await webhooks.create(session, caller, body, settings.secret_key, Reach.for_webhooks(settings))
 
 
 @router.get("/v1/webhooks", response_model=Page[WebhookOut], name="list_webhooks")

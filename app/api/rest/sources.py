@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from app.api.deps import AppSettings, CurrentCaller, ReadSession, WriteSession
 from app.catalog.schemas import Page
 from app.errors import responses
+from app.reach import Reach
 from app.sources import service
 from app.sources.schemas import SourceIn, SourceOut
 
@@ -20,7 +21,7 @@ async def list_sources(caller: CurrentCaller, session: ReadSession) -> Page[Sour
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SourceOut, responses=responses(409), name="create_source")
 async def create_source(body: SourceIn, caller: CurrentCaller, session: WriteSession, settings: AppSettings) -> SourceOut:
-    return await service.create_source(session, caller, body, settings.secret_key)
+    return await service.create_source(session, caller, body, settings.secret_key, Reach.for_sources(settings))
 
 
 @router.get("/{name}", response_model=SourceOut, responses=responses(404), name="get_source")
