@@ -87,10 +87,6 @@ def _index_fields(kind: Kind, definition: Any) -> dict[str, Any]:
 # --- validation ----------------------------------------------------------------------------
 
 
-async def _load_datasets(session: AsyncSession, names: set[str]) -> dict[str, DatasetDef]:
-    return {e.key: PARSED.get(DATASET, r.content_hash, r.content) for e, r in await repo.current_many(session, "dataset", names)}
-
-
 async def metric_closure(session: AsyncSession, keys: set[str], *, as_of: dt.datetime | None = None) -> dict[str, Loaded]:
     """The metrics named and every metric they reference, transitively."""
     found: dict[str, Loaded] = {}
@@ -143,23 +139,18 @@ async def check_references(session: AsyncSession, caller: Caller, kind: Kind, de
             if join.dataset in joined:
                 _require_reference(caller, "dataset", join.dataset, joined[join.dataset].domain, f"/joins/{i}/dataset")
         await _require_table_readable(session, caller, definition)
-        validate.validate_dataset(definition, await _load_datasets(session, {j.dataset for j in definition.joins}))
+        validate.validate_dataset(definition, {k: v.definition for k, v in joined.items()})
         return
     metrics = await metric_closure(session, set(definition.references()))
-    for ref in definition.references():
+    for pointer, ref in validate.reference_fields(definition):
         if ref in metrics and ref != definition.key:
-            _require_reference(caller, "metric", ref, metrics[ref].domain, "/" + _reference_field(definition))
+            _require_reference(caller, "metric", ref, metrics[ref].domain, pointer)
     metric_defs = {k: v.definition for k, v in metrics.items() if k != definition.key}
     dataset_names = {m.dataset for m in [definition, *metric_defs.values()] if getattr(m, "dataset", None)}
     loaded = await dataset_closure(session, dataset_names)
     if getattr(definition, "dataset", None) in loaded:
         _require_reference(caller, "dataset", definition.dataset, loaded[definition.dataset].domain, "/dataset")
     validate.validate_metric(definition, {k: v.definition for k, v in loaded.items()}, metric_defs)
-
-
-def _reference_field(definition: Any) -> str:
-    """The field of a metric definition that holds its references (for the error pointer)."""
-    return {"ratio": "numerator", "derived": "expr", "cumulative": "base"}.get(definition.type, "dataset")
 
 
 def _require_reference(caller: Caller, kind: str, key: str, domain: str, pointer: str) -> None:

@@ -62,14 +62,9 @@ def validate_metric(m: MetricDef, datasets: Mapping[str, DatasetDef], metrics: M
     if isinstance(m, SimpleMetric):
         _validate_simple(m, datasets)
         return
-    fields: list[tuple[str, str]]
-    if isinstance(m, RatioMetric):
-        fields = [("/numerator", m.numerator), ("/denominator", m.denominator)]
-    elif isinstance(m, DerivedMetric):
+    if isinstance(m, DerivedMetric):
         _parsed(parse_derived, m.expr, "/expr")
-        fields = [("/expr", key) for key in m.references()]
-    else:
-        fields = [("/base", m.base)]
+    fields = reference_fields(m)
     for pointer, key in fields:
         if key != m.key and key not in metrics:
             raise Invalid(f"metric '{key}' is not registered", pointer=pointer, code=ErrorCode.UNKNOWN_METRIC)
@@ -81,6 +76,17 @@ def validate_metric(m: MetricDef, datasets: Mapping[str, DatasetDef], metrics: M
     if isinstance(m, CumulativeMetric) and _has_cumulative(m.base, closure, set()):
         raise Invalid(f"the base of a cumulative metric cannot itself be cumulative ('{m.base}')",
                       pointer="/base", code=ErrorCode.NESTED_CUMULATIVE)
+
+
+def reference_fields(m: MetricDef) -> list[tuple[str, str]]:
+    """(pointer, metric key) of each metric a definition is computed from, for errors that name the field."""
+    if isinstance(m, RatioMetric):
+        return [("/numerator", m.numerator), ("/denominator", m.denominator)]
+    if isinstance(m, DerivedMetric):
+        return [("/expr", key) for key in m.references()]
+    if isinstance(m, CumulativeMetric):
+        return [("/base", m.base)]
+    return []
 
 
 def _validate_simple(m: SimpleMetric, datasets: Mapping[str, DatasetDef]) -> None:
